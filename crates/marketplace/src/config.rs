@@ -1,0 +1,51 @@
+//! Marketplace's configuration: every setting is a flag and an environment
+//! variable, parsed once at start-up.
+
+use std::net::SocketAddr;
+
+use lifecycle::ShutdownArgs;
+use tonic::transport::Uri;
+
+/// The Marketplace web app of Online Books For You.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "marketplace", version, about, long_about = None)]
+pub struct Config {
+    /// Address of the public HTTP server.
+    #[arg(long, env = "HTTP_ADDR", default_value = "0.0.0.0:8080")]
+    pub http_addr: SocketAddr,
+
+    /// Address of the plain-HTTP admin server: /healthz, /readyz, /metrics.
+    #[arg(long, env = "ADMIN_ADDR", default_value = "0.0.0.0:9080")]
+    pub admin_addr: SocketAddr,
+
+    /// Where the Recommendations gRPC service is: http://host:port.
+    #[arg(long, env = "RECOMMENDATIONS_URL", default_value = "http://localhost:50051", value_parser = parse_service_url)]
+    pub recommendations_url: Uri,
+
+    #[command(flatten)]
+    pub shutdown: ShutdownArgs,
+}
+
+/// Accepts only absolute http(s) URLs with a host, so a typo fails at
+/// start-up instead of on the first page load.
+fn parse_service_url(value: &str) -> Result<Uri, String> {
+    let uri: Uri = value.parse().map_err(|e| format!("not a URL: {e}"))?;
+    match (uri.scheme_str(), uri.host()) {
+        (Some("http" | "https"), Some(_)) => Ok(uri),
+        _ => Err("expected http://host:port or https://host:port".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_urls_need_an_http_scheme_and_a_host() {
+        assert!(parse_service_url("http://localhost:50051").is_ok());
+        assert!(parse_service_url("https://recommendations.books.svc:50051").is_ok());
+        assert!(parse_service_url("localhost:50051").is_err());
+        assert!(parse_service_url("ftp://host").is_err());
+        assert!(parse_service_url("http://").is_err());
+    }
+}

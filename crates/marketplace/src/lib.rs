@@ -1,0 +1,81 @@
+//! The Marketplace web app: an axum server whose home page lists book
+//! recommendations fetched from Recommendations over one shared gRPC channel.
+
+pub mod config;
+pub mod pages;
+pub mod recommendations_client;
+
+use axum::Router;
+use axum::routing::get;
+use lifecycle::{Shutdown, serve_until_drained};
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::net::TcpListener;
+
+pub use crate::config::Config;
+use crate::recommendations_client::Client;
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub recommendations: Client,
+}
+
+/// Why the service stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("HTTP server failed")]
+    Http(#[source] std::io::Error),
+    #[error("admin server failed")]
+    Admin(#[source] std::io::Error),
+}
+
+/// The sockets the service serves on, bound by the caller so tests can use
+/// port 0 and read the address back.
+#[derive(Debug)]
+pub struct Listeners {
+    pub http: TcpListener,
+    pub admin: TcpListener,
+}
+
+impl Listeners {
+    /// Binds the addresses from the config.
+    pub async fn bind(config: &Config) -> std::io::Result<Listeners> {
+        Ok(Listeners {
+            http: TcpListener::bind(config.http_addr).await?,
+            admin: TcpListener::bind(config.admin_addr).await?,
+        })
+    }
+}
+
+/// The public routes, without a socket.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::index))
+        .fallback(pages::not_found)
+        .with_state(state)
+}
+
+/// Serves until `shutdown` has run its course: readiness fails as soon as the
+/// drain begins, the servers stop accepting when it says, and in-flight
+/// requests get at most the shutdown timeout to finish.
+pub async fn run(
+    config: Config,
+    listeners: Listeners,
+    shutdown: Shutdown,
+    metrics: PrometheusHandle,
+) -> Result<(), Error> {
+    let state = AppState {
+        recommendations: recommendations_client::connect_lazy(config.recommendations_url.clone()),
+    };
+    tracing::info!(recommendations_url = %config.recommendations_url, "recommendations client configured");
+    lifecycle::log_addresses("marketplace serving", &listeners.http, &listeners.admin);
+    let stopping = shutdown.clone();
+    let http = axum::serve(listeners.http, router(state))
+        .with_graceful_shutdown(async move { stopping.stopping().await })
+        .into_future();
+    let admin = lifecycle::admin::serve(listeners.admin, shutdown.clone(), metrics);
+    let (http, admin) = tokio::join!(serve_until_drained(http, &shutdown), admin);
+    http.map_err(Error::Http)?;
+    admin.map_err(Error::Admin)?;
+    Ok(())
+}

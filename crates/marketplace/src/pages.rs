@@ -1,0 +1,98 @@
+//! The pages: askama templates, compiled into the binary and HTML-escaped by
+//! default, and the handlers that fill them.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use proto::v1::{BookCategory, BookRecommendation};
+
+use crate::AppState;
+use crate::recommendations_client;
+
+/// The user whose recommendations the home page shows. The tutorial has no
+/// accounts either; this keeps its fixed user.
+const USER_ID: i32 = 1;
+
+/// How many books the home page lists, as in the tutorial.
+const BOOKS_PER_PAGE: i32 = 3;
+
+#[derive(Template)]
+#[template(path = "index.html")]
+struct IndexPage {
+    /// `None` when Recommendations could not answer: the page still renders,
+    /// with a notice in place of the list.
+    books: Option<Vec<BookRecommendation>>,
+}
+
+#[derive(Template)]
+#[template(path = "not_found.html")]
+struct NotFoundPage;
+
+/// `GET /`: the home page with mystery recommendations.
+pub async fn index(State(state): State<AppState>) -> Response {
+    let books = match recommendations_client::recommend(
+        &state.recommendations,
+        USER_ID,
+        BookCategory::Mystery,
+        BOOKS_PER_PAGE,
+    )
+    .await
+    {
+        Ok(books) => Some(books),
+        Err(status) => {
+            // A soft dependency: log it, and render the page without it.
+            tracing::warn!(
+                rpc.grpc.status_code = ?status.code(),
+                error = status.message(),
+                "recommendations unavailable; rendering the page without them"
+            );
+            None
+        }
+    };
+    render(StatusCode::OK, &IndexPage { books })
+}
+
+/// Every unmatched route: a 404 page.
+pub async fn not_found() -> Response {
+    render(StatusCode::NOT_FOUND, &NotFoundPage)
+}
+
+fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "failed to render a page");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_are_html_escaped() {
+        let page = IndexPage {
+            books: Some(vec![BookRecommendation {
+                id: 1,
+                title: "<script>alert('x')</script> & co".to_owned(),
+            }]),
+        };
+        let html = page.render().unwrap();
+        assert!(!html.contains("<script>alert"), "{html}");
+        assert!(
+            html.contains("&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62; &#38; co"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn without_books_the_page_shows_a_notice() {
+        let html = IndexPage { books: None }.render().unwrap();
+        assert!(html.contains("<title>Online Books For You</title>"));
+        assert!(html.contains("Recommendations are unavailable right now"));
+        assert!(!html.contains("<li>"));
+    }
+}
