@@ -8,7 +8,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use metrics_exporter_prometheus::PrometheusHandle;
+use telemetry::Metrics;
 use tokio::net::TcpListener;
 
 use crate::{Shutdown, serve_until_drained};
@@ -16,14 +16,14 @@ use crate::{Shutdown, serve_until_drained};
 #[derive(Clone)]
 struct AdminState {
     shutdown: Shutdown,
-    metrics: PrometheusHandle,
+    metrics: Metrics,
 }
 
 /// The admin routes:
 /// - `/healthz`: 200 while the process is alive, draining or not;
 /// - `/readyz`: 200 while ready, 503 once the drain has begun;
 /// - `/metrics`: the Prometheus exposition of the process's metrics.
-pub fn router(shutdown: Shutdown, metrics: PrometheusHandle) -> Router {
+pub fn router(shutdown: Shutdown, metrics: Metrics) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
@@ -53,7 +53,7 @@ async fn render_metrics(
 pub async fn serve(
     listener: TcpListener,
     shutdown: Shutdown,
-    metrics: PrometheusHandle,
+    metrics: Metrics,
 ) -> std::io::Result<()> {
     let app = router(shutdown.clone(), metrics);
     let stopping = shutdown.clone();

@@ -8,7 +8,7 @@ pub mod recommendations_client;
 use axum::Router;
 use axum::routing::get;
 use lifecycle::{Shutdown, serve_until_drained};
-use metrics_exporter_prometheus::PrometheusHandle;
+use telemetry::{HttpServerLayer, Metrics};
 use tokio::net::TcpListener;
 
 pub use crate::config::Config;
@@ -52,6 +52,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::index))
         .fallback(pages::not_found)
+        // Traces, RED metrics by route, `traceresponse` and panic recovery
+        // for every route and the fallback.
+        .layer(HttpServerLayer::new())
         .with_state(state)
 }
 
@@ -62,7 +65,7 @@ pub async fn run(
     config: Config,
     listeners: Listeners,
     shutdown: Shutdown,
-    metrics: PrometheusHandle,
+    metrics: Metrics,
 ) -> Result<(), Error> {
     let state = AppState {
         recommendations: recommendations_client::connect_lazy(config.recommendations_url.clone()),

@@ -20,7 +20,11 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let telemetry = telemetry::init().context("failed to start telemetry")?;
+    let telemetry = telemetry::init(telemetry::ServiceInfo {
+        name: "marketplace",
+        version: env!("CARGO_PKG_VERSION"),
+    })
+    .context("failed to start telemetry")?;
     let listeners = Listeners::bind(&config).await.with_context(|| {
         format!(
             "failed to bind {} or {}",
@@ -30,7 +34,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let (shutdown, controller) = lifecycle::Shutdown::new(config.shutdown.shutdown_timeout);
     lifecycle::signals::drain_on_signals(controller, config.shutdown.shutdown_delay)
         .context("failed to install signal handlers")?;
-    marketplace::run(config, listeners, shutdown, telemetry.metrics()).await?;
-    tracing::info!("marketplace stopped");
+    let result = marketplace::run(config, listeners, shutdown, telemetry.metrics()).await;
+    tracing::info!("marketplace stopped; flushing telemetry");
+    telemetry.shutdown();
+    result?;
     Ok(())
 }

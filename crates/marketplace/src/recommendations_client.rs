@@ -8,14 +8,19 @@
 
 use proto::v1::recommendations_service_client::RecommendationsServiceClient;
 use proto::v1::{BookCategory, BookRecommendation, RecommendRequest};
+use telemetry::{GrpcClientLayer, GrpcClientService};
 use tonic::transport::{Channel, Endpoint, Uri};
 
 /// A cheap-to-clone client over the shared channel.
-pub type Client = RecommendationsServiceClient<Channel>;
+pub type Client = RecommendationsServiceClient<GrpcClientService<Channel>>;
 
 /// Makes the shared, lazily connecting client.
 pub fn connect_lazy(url: Uri) -> Client {
     let channel = Endpoint::from(url).connect_lazy();
+    // Client spans, trace-context injection and client RED metrics per call.
+    let channel = tower::ServiceBuilder::new()
+        .layer(GrpcClientLayer::new())
+        .service(channel);
     RecommendationsServiceClient::new(channel)
 }
 

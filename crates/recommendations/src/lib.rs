@@ -9,7 +9,7 @@ pub mod error;
 pub mod recommender;
 
 use lifecycle::{Shutdown, serve_until_drained};
-use metrics_exporter_prometheus::PrometheusHandle;
+use telemetry::{GrpcServerLayer, Metrics};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
@@ -95,7 +95,7 @@ pub async fn run(
     config: Config,
     listeners: Listeners,
     shutdown: Shutdown,
-    metrics: PrometheusHandle,
+    metrics: Metrics,
 ) -> Result<(), Error> {
     let recommender = Recommender::new(load_catalog(&config)?);
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -111,6 +111,8 @@ pub async fn run(
     lifecycle::log_addresses("recommendations serving", &listeners.grpc, &listeners.admin);
     let stopping = shutdown.clone();
     let grpc = tonic::transport::Server::builder()
+        // Traces, RED metrics, error logs and panic recovery for every call.
+        .layer(GrpcServerLayer::new())
         .add_routes(routes)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listeners.grpc), async move {
             stopping.stopping().await;

@@ -54,6 +54,11 @@ impl Recommender {
     ///
     /// The sample is sized by the books that exist, never by the request, so a
     /// huge `max_results` cannot size an allocation.
+    #[tracing::instrument(
+        name = "catalog.sample",
+        skip_all,
+        fields(book.category = ?category, limit = limit.get())
+    )]
     pub fn recommend(
         &self,
         category: Category,

@@ -1,43 +1,159 @@
-//! Telemetry for every service: one call at start-up installs structured
-//! logs and the Prometheus recorder, and returns the handles the servers need.
+//! Telemetry for every service, by construction: one call at start-up
+//! ([`init`]) installs JSON logs, OTLP export of traces and logs, the
+//! Prometheus recorder and W3C trace-context propagation; one line per server
+//! or client adds the shared layers (the tutorial's interceptors):
+//! [`GrpcServerLayer`], [`GrpcClientLayer`] and [`HttpServerLayer`].
 
-use metrics_exporter_prometheus::{BuildError, PrometheusBuilder, PrometheusHandle};
-use tracing_subscriber::EnvFilter;
+mod export;
+mod grpc_call;
+mod grpc_client;
+mod grpc_server;
+mod http_server;
+mod json_log;
+mod panic;
+mod prometheus;
+mod resource;
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
+use opentelemetry_sdk::logs::SdkLoggerProvider;
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _};
+
+pub use crate::grpc_call::ObservedBody;
+pub use crate::grpc_client::{GrpcClientLayer, GrpcClientService};
+pub use crate::grpc_server::{GrpcServerLayer, GrpcServerService};
+pub use crate::http_server::{HttpServerLayer, HttpServerService};
+pub use crate::prometheus::{DURATION_BUCKETS, Metrics, names};
+
+/// Who is emitting: the defaults for the OpenTelemetry resource and the
+/// `build_info` labels.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceInfo {
+    /// `service.name` unless `OTEL_SERVICE_NAME` says otherwise.
+    pub name: &'static str,
+    /// `service.version`.
+    pub version: &'static str,
+}
 
 /// Why telemetry could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("failed to install the Prometheus recorder")]
-    Metrics(#[from] BuildError),
+    Metrics(#[from] metrics_exporter_prometheus::BuildError),
+    #[error("failed to build the OTLP exporter")]
+    Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
     #[error("failed to install the tracing subscriber")]
     Subscriber(#[from] tracing_subscriber::util::TryInitError),
 }
 
-/// What telemetry start-up hands to the servers. Dropping it flushes.
+/// What start-up hands to the servers. Dropping it flushes and stops export.
 #[derive(Debug)]
 pub struct Telemetry {
-    metrics: PrometheusHandle,
+    metrics: Metrics,
+    tracer_provider: SdkTracerProvider,
+    logger_provider: Option<SdkLoggerProvider>,
 }
 
 impl Telemetry {
     /// The handle that renders `/metrics`.
-    pub fn metrics(&self) -> PrometheusHandle {
+    pub fn metrics(&self) -> Metrics {
         self.metrics.clone()
+    }
+
+    /// Exports what is still queued, then stops. Bounded by the exporters'
+    /// own timeouts (`OTEL_BSP_EXPORT_TIMEOUT`, `OTEL_BLRP_EXPORT_TIMEOUT`).
+    pub fn shutdown(mut self) {
+        self.shutdown_providers();
+    }
+
+    fn shutdown_providers(&mut self) {
+        // Errors here mean the collector is gone; there is no one left to tell.
+        let _ = self.tracer_provider.shutdown();
+        if let Some(provider) = self.logger_provider.take() {
+            let _ = provider.shutdown();
+        }
     }
 }
 
-/// Installs the process-wide log subscriber and metrics recorder. Call it
-/// once, from `main`.
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        self.shutdown_providers();
+    }
+}
+
+/// Targets whose logs never go out over OTLP: the exporter's own transport,
+/// which would otherwise log about itself in a loop.
+const EXPORT_LOOP_TARGETS: &[&str] = &[
+    "h2",
+    "hyper",
+    "hyper_util",
+    "tonic",
+    "tower",
+    "opentelemetry",
+    "opentelemetry_sdk",
+    "opentelemetry_otlp",
+];
+
+fn log_filter() -> EnvFilter {
+    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))
+}
+
+/// Installs the telemetry stack. Call it once, from `main`, inside the tokio
+/// runtime (the OTLP exporter's channel lives on it).
 ///
-/// Logs are JSON lines on stdout, filtered by `RUST_LOG` (default `info`).
-pub fn init() -> Result<Telemetry, Error> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+/// - Logs: JSON lines on stdout with `trace_id` and `span_id`, filtered by
+///   `RUST_LOG` (default `info`); also exported over OTLP when export is on.
+/// - Traces: exported over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the
+///   traces endpoint) is set and `OTEL_SDK_DISABLED` is not `true`. Without
+///   an endpoint nothing is exported and nothing is said about it.
+/// - Metrics: the Prometheus recorder behind [`Telemetry::metrics`].
+pub fn init(service: ServiceInfo) -> Result<Telemetry, Error> {
+    let plan = export::ExportPlan::from_env();
+    let resource = resource::build(service);
+    let tracer_provider = export::tracer_provider(resource.clone(), plan.traces)?;
+    let logger_provider = if plan.logs {
+        Some(export::logger_provider(resource)?)
+    } else {
+        None
+    };
+
+    // Spans are kept at INFO and above whatever RUST_LOG says, so turning
+    // logs down never breaks a trace.
+    let traces = tracing_opentelemetry::layer()
+        .with_tracer(tracer_provider.tracer(service.name))
+        .with_location(false)
+        .with_filter(tracing_subscriber::filter::LevelFilter::INFO);
+    let stdout = tracing_subscriber::fmt::layer()
+        .event_format(json_log::JsonFormat)
+        .with_writer(std::io::stdout)
+        .with_filter(log_filter());
+    let otlp_logs = logger_provider.as_ref().map(|provider| {
+        let mut filter = log_filter();
+        for target in EXPORT_LOOP_TARGETS {
+            if let Ok(directive) = format!("{target}=off").parse() {
+                filter = filter.add_directive(directive);
+            }
+        }
+        OpenTelemetryTracingBridge::new(provider).with_filter(filter)
+    });
     tracing_subscriber::registry()
-        .with(filter)
-        .with(tracing_subscriber::fmt::layer().json().flatten_event(true))
+        .with(traces)
+        .with(stdout)
+        .with(otlp_logs)
         .try_init()?;
-    let metrics = PrometheusBuilder::new().install_recorder()?;
-    Ok(Telemetry { metrics })
+
+    let metrics = Metrics::install(service)?;
+    tracing::info!(
+        traces_exported = plan.traces,
+        logs_exported = plan.logs,
+        "telemetry started"
+    );
+    Ok(Telemetry {
+        metrics,
+        tracer_provider,
+        logger_provider,
+    })
 }

@@ -13,7 +13,11 @@ pub(crate) fn check(root: &Path) -> Vec<String> {
     files.sort();
     let mut problems = Vec::new();
     for file in files {
-        let display = file.strip_prefix(root).unwrap_or(&file).display().to_string();
+        let display = file
+            .strip_prefix(root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
         let Ok(text) = std::fs::read_to_string(&file) else {
             problems.push(format!("{display}: unreadable"));
             continue;
@@ -26,14 +30,18 @@ pub(crate) fn check(root: &Path) -> Vec<String> {
 fn check_file(name: &str, text: &str) -> Vec<String> {
     let mut problems = Vec::new();
     if !text.starts_with("//!") {
-        problems.push(format!("{name}: must open with a `//!` line saying what it is for"));
+        problems.push(format!(
+            "{name}: must open with a `//!` line saying what it is for"
+        ));
     }
     if name.ends_with("/mod.rs") {
         problems.push(format!("{name}: use `foo.rs` beside `foo/`, not `mod.rs`"));
     }
     let lines = text.lines().count();
     if lines > MAX_LINES {
-        problems.push(format!("{name}: {lines} lines; split it (limit {MAX_LINES})"));
+        problems.push(format!(
+            "{name}: {lines} lines; split it (limit {MAX_LINES})"
+        ));
     }
     problems
 }

@@ -23,10 +23,8 @@ fn init_test_logs() {
     });
 }
 
-fn unused_metrics() -> metrics_exporter_prometheus::PrometheusHandle {
-    metrics_exporter_prometheus::PrometheusBuilder::new()
-        .build_recorder()
-        .handle()
+fn unused_metrics() -> telemetry::Metrics {
+    telemetry::Metrics::detached()
 }
 
 /// A running service and the handles to reach and stop it.

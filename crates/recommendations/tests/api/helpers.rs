@@ -57,9 +57,7 @@ pub async fn spawn_app_with(flags: &[&str]) -> TestApp {
     let grpc_addr = listeners.grpc.local_addr().unwrap();
     let admin_addr = listeners.admin.local_addr().unwrap();
     let (shutdown, controller) = Shutdown::new(Duration::from_secs(5));
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .build_recorder()
-        .handle();
+    let metrics = telemetry::Metrics::detached();
     let server = tokio::spawn(recommendations::run(config, listeners, shutdown, metrics));
     TestApp {
         grpc_addr,

@@ -1,0 +1,271 @@
+//! What the gRPC server and client layers share: status classification, and
+//! the record of one call that is finished (metric, span status, error log)
+//! when its response body ends, since a gRPC status arrives in the trailers.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use tonic::Code;
+
+/// The label value for anything outside the known set: unknown methods and
+/// routes share it, so no client can mint new series.
+pub(crate) const OTHER: &str = "_OTHER";
+
+/// The canonical name of a gRPC code, as OpenTelemetry's
+/// `rpc.response.status_code` spells it.
+pub(crate) fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// Codes that mean the server failed, per the OpenTelemetry gRPC
+/// conventions. The rest (NOT_FOUND, INVALID_ARGUMENT, ...) are the client's
+/// doing and do not make a server span an error.
+pub(crate) fn is_server_fault(code: Code) -> bool {
+    matches!(
+        code,
+        Code::Unknown
+            | Code::DeadlineExceeded
+            | Code::Unimplemented
+            | Code::Internal
+            | Code::Unavailable
+            | Code::DataLoss
+    )
+}
+
+/// Splits `/package.Service/Method` into its service and method.
+pub(crate) fn split_path(path: &str) -> Option<(&str, &str)> {
+    let (service, method) = path.strip_prefix('/')?.split_once('/')?;
+    (!service.is_empty() && !method.is_empty() && !method.contains('/'))
+        .then_some((service, method))
+}
+
+/// Which end of a call is being recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    Server,
+    Client,
+}
+
+/// One call in flight. Finishing it records everything exactly once.
+#[derive(Debug)]
+pub(crate) struct CallRecord {
+    pub(crate) side: Side,
+    pub(crate) service: String,
+    pub(crate) method: String,
+    pub(crate) span: tracing::Span,
+    pub(crate) start: Instant,
+}
+
+impl CallRecord {
+    pub(crate) fn finish(self, status: &tonic::Status) {
+        let code = status.code();
+        // An unknown method is answered by the router, not a handler: label it
+        // as _OTHER, or every probe of a random path would mint a new series.
+        let (service, method) = if code == Code::Unimplemented {
+            (OTHER, OTHER)
+        } else {
+            (self.service.as_str(), self.method.as_str())
+        };
+        let name = code_name(code);
+        let elapsed = self.start.elapsed().as_secs_f64();
+        let metric = match self.side {
+            Side::Server => crate::prometheus::names::RPC_SERVER_DURATION,
+            Side::Client => crate::prometheus::names::RPC_CLIENT_DURATION,
+        };
+        metrics::histogram!(
+            metric,
+            "rpc_system_name" => "grpc",
+            "rpc_service" => service.to_owned(),
+            "rpc_method" => method.to_owned(),
+            "rpc_response_status_code" => name,
+        )
+        .record(elapsed);
+
+        let span = &self.span;
+        span.record("rpc.response.status_code", name);
+        if code == Code::Unimplemented {
+            span.record("otel.name", OTHER);
+            span.record("rpc.service", OTHER);
+            span.record("rpc.method", OTHER);
+        }
+        if code == Code::Ok {
+            return;
+        }
+        // A client span is an error for any non-OK code; a server span only
+        // for server faults.
+        let error = self.side == Side::Client || is_server_fault(code);
+        if error {
+            span.record("otel.status_code", "ERROR");
+            span.record("otel.status_description", status.message());
+        }
+        let side = match self.side {
+            Side::Server => "server",
+            Side::Client => "client",
+        };
+        span.in_scope(|| {
+            if is_server_fault(code) {
+                tracing::error!(
+                    rpc.side = side,
+                    rpc.service = service,
+                    rpc.method = method,
+                    rpc.response.status_code = name,
+                    error.message = status.message(),
+                    "gRPC call failed"
+                );
+            } else {
+                tracing::warn!(
+                    rpc.side = side,
+                    rpc.service = service,
+                    rpc.method = method,
+                    rpc.response.status_code = name,
+                    error.message = status.message(),
+                    "gRPC call failed"
+                );
+            }
+        });
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that finishes its call when the trailers (or the end
+    /// of the stream) arrive, or when it is dropped early.
+    pub struct ObservedBody<B> {
+        #[pin]
+        inner: B,
+        record: Option<CallRecord>,
+    }
+
+    impl<B> PinnedDrop for ObservedBody<B> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(record) = this.project().record.take() {
+                record.finish(&tonic::Status::cancelled("response body dropped before the end"));
+            }
+        }
+    }
+}
+
+impl<B> ObservedBody<B> {
+    pub(crate) fn new(inner: B, record: Option<CallRecord>) -> ObservedBody<B> {
+        ObservedBody { inner, record }
+    }
+}
+
+impl<B> Body for ObservedBody<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: std::fmt::Display,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let this = self.project();
+        let polled = this.inner.poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(trailers) = frame.trailers_ref() {
+                    let status = tonic::Status::from_header_map(trailers)
+                        .unwrap_or_else(|| tonic::Status::unknown("trailers without grpc-status"));
+                    if let Some(record) = this.record.take() {
+                        record.finish(&status);
+                    }
+                }
+            }
+            Poll::Ready(Some(Err(error))) => {
+                if let Some(record) = this.record.take() {
+                    record.finish(&tonic::Status::unknown(error.to_string()));
+                }
+            }
+            Poll::Ready(None) => {
+                if let Some(record) = this.record.take() {
+                    record.finish(&tonic::Status::unknown("stream ended without grpc-status"));
+                }
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_split_into_service_and_method() {
+        assert_eq!(
+            split_path("/recommendations.v1.RecommendationsService/Recommend"),
+            Some(("recommendations.v1.RecommendationsService", "Recommend"))
+        );
+        assert_eq!(
+            split_path("/Recommendations/Recommend"),
+            Some(("Recommendations", "Recommend"))
+        );
+        for bad in ["", "/", "//", "/svc", "/svc/", "/svc/a/b", "no-slash/x"] {
+            assert_eq!(split_path(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_server_fault_codes_are_server_faults() {
+        let faults = [
+            Code::Unknown,
+            Code::DeadlineExceeded,
+            Code::Unimplemented,
+            Code::Internal,
+            Code::Unavailable,
+            Code::DataLoss,
+        ];
+        for code in faults {
+            assert!(is_server_fault(code), "{code:?}");
+        }
+        for code in [
+            Code::Ok,
+            Code::NotFound,
+            Code::InvalidArgument,
+            Code::Cancelled,
+            Code::ResourceExhausted,
+        ] {
+            assert!(!is_server_fault(code), "{code:?}");
+        }
+    }
+
+    #[test]
+    fn code_names_are_the_canonical_constants() {
+        assert_eq!(code_name(Code::NotFound), "NOT_FOUND");
+        assert_eq!(code_name(Code::InvalidArgument), "INVALID_ARGUMENT");
+        assert_eq!(code_name(Code::Ok), "OK");
+    }
+}

@@ -1,0 +1,104 @@
+//! The gRPC client layer, the tutorial's client interceptor: per call it
+//! opens a CLIENT span under the caller's span, injects the W3C
+//! `traceparent` so the server continues the same trace, and records
+//! `rpc_client_call_duration_seconds`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use opentelemetry::propagation::TextMapPropagator as _;
+use opentelemetry_http::HeaderInjector;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use tower::{Layer, Service};
+use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+use crate::grpc_call::{CallRecord, OTHER, ObservedBody, Side, split_path};
+
+/// Wraps a client channel: `ServiceBuilder::new().layer(GrpcClientLayer::new()).service(channel)`.
+#[derive(Debug, Clone, Default)]
+pub struct GrpcClientLayer {
+    _private: (),
+}
+
+impl GrpcClientLayer {
+    pub fn new() -> GrpcClientLayer {
+        GrpcClientLayer::default()
+    }
+}
+
+impl<S> Layer<S> for GrpcClientLayer {
+    type Service = GrpcClientService<S>;
+
+    fn layer(&self, inner: S) -> GrpcClientService<S> {
+        GrpcClientService { inner }
+    }
+}
+
+/// See [`GrpcClientLayer`].
+#[derive(Debug, Clone)]
+pub struct GrpcClientService<S> {
+    inner: S,
+}
+
+impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for GrpcClientService<S>
+where
+    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+    S::Future: Send + 'static,
+    S::Error: std::fmt::Display,
+{
+    type Response = http::Response<ObservedBody<ResBody>>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
+        let (service, method) = split_path(request.uri().path()).unwrap_or((OTHER, OTHER));
+        let (service, method) = (service.to_owned(), method.to_owned());
+        let span = tracing::info_span!(
+            "grpc.client",
+            otel.name = format!("{service}/{method}"),
+            otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
+            otel.status_description = tracing::field::Empty,
+            rpc.system.name = "grpc",
+            rpc.service = service.as_str(),
+            rpc.method = method.as_str(),
+            rpc.response.status_code = tracing::field::Empty,
+            server.address = request.uri().host().unwrap_or_default(),
+        );
+        TraceContextPropagator::new()
+            .inject_context(&span.context(), &mut HeaderInjector(request.headers_mut()));
+        let record = CallRecord {
+            side: Side::Client,
+            service,
+            method,
+            span: span.clone(),
+            start: Instant::now(),
+        };
+        let future = span.in_scope(|| self.inner.call(request)).instrument(span);
+        Box::pin(async move {
+            let response = match future.await {
+                Ok(response) => response,
+                Err(error) => {
+                    // The call never got an answer: the connection failed.
+                    record.finish(&tonic::Status::unavailable(error.to_string()));
+                    return Err(error);
+                }
+            };
+            let record = match tonic::Status::from_header_map(response.headers()) {
+                Some(status) => {
+                    record.finish(&status);
+                    None
+                }
+                None => Some(record),
+            };
+            Ok(response.map(|body| ObservedBody::new(body, record)))
+        })
+    }
+}

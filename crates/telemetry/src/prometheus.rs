@@ -1,0 +1,105 @@
+//! The Prometheus side of telemetry: the process-wide `metrics` recorder with
+//! OpenTelemetry-semconv histogram buckets, the process and build metrics, and
+//! the handle the admin server renders `/metrics` from.
+
+use metrics::Unit;
+use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::ServiceInfo;
+
+/// The semconv-advised buckets for request durations, 5 ms to 10 s.
+pub const DURATION_BUCKETS: [f64; 14] = [
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+/// Metric names, in Prometheus form. OpenTelemetry's `rpc.server.call.duration`
+/// (unit `s`) is `rpc_server_call_duration_seconds` in Prometheus.
+pub mod names {
+    pub const RPC_SERVER_DURATION: &str = "rpc_server_call_duration_seconds";
+    pub const RPC_CLIENT_DURATION: &str = "rpc_client_call_duration_seconds";
+    pub const HTTP_SERVER_DURATION: &str = "http_server_request_duration_seconds";
+    pub const SPANS_EXPORTED: &str = "otel_sdk_exporter_span_exported_total";
+    pub const LOGS_EXPORTED: &str = "otel_sdk_exporter_log_exported_total";
+    pub const BUILD_INFO: &str = "build_info";
+}
+
+/// Renders the process's metrics. Cheap to clone.
+#[derive(Clone)]
+pub struct Metrics {
+    handle: PrometheusHandle,
+    process: metrics_process::Collector,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Metrics {
+    /// Installs the process-wide recorder. Once per process: a second call
+    /// fails, since `metrics` has one global recorder.
+    pub fn install(service: ServiceInfo) -> Result<Metrics, BuildError> {
+        let handle = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Suffix("_duration_seconds".to_owned()),
+                &DURATION_BUCKETS,
+            )?
+            .install_recorder()?;
+        describe();
+        metrics::gauge!(
+            names::BUILD_INFO,
+            "service_name" => service.name,
+            "service_version" => service.version,
+        )
+        .set(1.0);
+        let process = metrics_process::Collector::default();
+        process.describe();
+        Ok(Metrics { handle, process })
+    }
+
+    /// A handle to a recorder that is not installed: it renders an empty
+    /// page. For tests that do not look at metrics.
+    pub fn detached() -> Metrics {
+        Metrics {
+            handle: PrometheusBuilder::new().build_recorder().handle(),
+            process: metrics_process::Collector::default(),
+        }
+    }
+
+    /// The Prometheus text exposition, with process metrics sampled now.
+    pub fn render(&self) -> String {
+        self.process.collect();
+        self.handle.render()
+    }
+}
+
+fn describe() {
+    metrics::describe_histogram!(
+        names::RPC_SERVER_DURATION,
+        Unit::Seconds,
+        "Duration of gRPC calls served (OpenTelemetry rpc.server.call.duration)."
+    );
+    metrics::describe_histogram!(
+        names::RPC_CLIENT_DURATION,
+        Unit::Seconds,
+        "Duration of gRPC calls made (OpenTelemetry rpc.client.call.duration)."
+    );
+    metrics::describe_histogram!(
+        names::HTTP_SERVER_DURATION,
+        Unit::Seconds,
+        "Duration of HTTP requests served (OpenTelemetry http.server.request.duration)."
+    );
+    metrics::describe_counter!(
+        names::SPANS_EXPORTED,
+        "Spans handed to the OTLP exporter; error_type is set for spans that were dropped."
+    );
+    metrics::describe_counter!(
+        names::LOGS_EXPORTED,
+        "Log records handed to the OTLP exporter; error_type is set for records that were dropped."
+    );
+    metrics::describe_gauge!(
+        names::BUILD_INFO,
+        "Always 1; the labels name the running build."
+    );
+}
