@@ -18,7 +18,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 /// Formats events as single-line JSON objects.
 #[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct JsonFormat;
+pub struct JsonFormat;
 
 impl<S, N> FormatEvent<S, N> for JsonFormat
 where

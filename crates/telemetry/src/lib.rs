@@ -26,6 +26,7 @@ pub use crate::grpc_call::ObservedBody;
 pub use crate::grpc_client::{GrpcClientLayer, GrpcClientService};
 pub use crate::grpc_server::{GrpcServerLayer, GrpcServerService};
 pub use crate::http_server::{HttpServerLayer, HttpServerService};
+pub use crate::json_log::JsonFormat;
 pub use crate::prometheus::{DURATION_BUCKETS, Metrics, names};
 
 /// Who is emitting: the defaults for the OpenTelemetry resource and the

@@ -9,4 +9,7 @@
 
 mod binary;
 mod helpers;
+mod otlp;
 mod pages;
+mod processes;
+mod telemetry;

@@ -1,0 +1,320 @@
+//! Telemetry end to end, with both services as real processes exporting to
+//! a real OTLP receiver: one page load is one trace across both services,
+//! logs arrive as JSON on stdout and over OTLP, `/metrics` carries the
+//! semconv histograms, and a dead collector slows nothing down.
+
+use std::time::{Duration, Instant};
+
+use proto::v1::RecommendRequest;
+use proto::v1::recommendations_service_client::RecommendationsServiceClient;
+
+use crate::helpers::{get, listed_titles};
+use crate::otlp::{KIND_CLIENT, KIND_INTERNAL, KIND_SERVER, OtlpReceiver};
+use crate::processes::{free_port, start_both};
+
+/// Export settings that make batches leave within a fraction of a second.
+fn export_env(endpoint: String) -> Vec<(&'static str, String)> {
+    vec![
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100".to_owned()),
+        ("OTEL_BLRP_SCHEDULE_DELAY", "100".to_owned()),
+    ]
+}
+
+/// The trace id in a `traceresponse` header: `00-{trace}-{span}-{flags}`.
+fn trace_id_of(traceresponse: &str) -> (String, String) {
+    let parts: Vec<&str> = traceresponse.split('-').collect();
+    assert_eq!(parts.len(), 4, "{traceresponse}");
+    assert_eq!(
+        (parts[0], parts[1].len(), parts[2].len()),
+        ("00", 32, 16),
+        "{traceresponse}"
+    );
+    (parts[1].to_owned(), parts[2].to_owned())
+}
+
+#[tokio::test]
+async fn one_page_load_is_one_trace_across_both_services() {
+    let receiver = OtlpReceiver::start().await;
+    let (recommendations, marketplace) = start_both(&export_env(receiver.endpoint())).await;
+
+    let page = get(marketplace.addr, "/").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(listed_titles(&page.body).len(), 3);
+    let header = page
+        .headers
+        .get("traceresponse")
+        .expect("traceresponse header")
+        .to_str()
+        .unwrap();
+    let (trace_id, page_span_id) = trace_id_of(header);
+
+    receiver
+        .wait_for("four spans of the page load", |r| {
+            r.spans_of_trace(&trace_id).len() >= 4
+        })
+        .await;
+    let spans = receiver.spans_of_trace(&trace_id);
+    let find = |service: &str, kind: i32| {
+        spans
+            .iter()
+            .find(|s| s.service_name == service && s.kind == kind)
+            .unwrap_or_else(|| panic!("no {service} span of kind {kind} in {spans:#?}"))
+    };
+    let page_span = find("marketplace", KIND_SERVER);
+    let client_span = find("marketplace", KIND_CLIENT);
+    let server_span = find("recommendations", KIND_SERVER);
+    let work_span = find("recommendations", KIND_INTERNAL);
+
+    // The chain: page → client call → server call → catalogue work.
+    assert_eq!(
+        page_span.span_id, page_span_id,
+        "traceresponse names the page's span"
+    );
+    assert_eq!(page_span.name, "GET /");
+    assert_eq!(page_span.attribute("http.route").as_deref(), Some("/"));
+    assert_eq!(client_span.parent_span_id, page_span.span_id);
+    assert_eq!(server_span.parent_span_id, client_span.span_id);
+    assert_eq!(work_span.parent_span_id, server_span.span_id);
+    assert_eq!(work_span.name, "catalog.sample");
+    for span in [client_span, server_span] {
+        assert_eq!(
+            span.name,
+            "recommendations.v1.RecommendationsService/Recommend"
+        );
+        assert_eq!(span.attribute("rpc.system.name").as_deref(), Some("grpc"));
+        assert_eq!(
+            span.attribute("rpc.service").as_deref(),
+            Some("recommendations.v1.RecommendationsService")
+        );
+        assert_eq!(span.attribute("rpc.method").as_deref(), Some("Recommend"));
+        assert_eq!(
+            span.attribute("rpc.response.status_code").as_deref(),
+            Some("OK")
+        );
+    }
+
+    assert_eq!(marketplace.terminate().await, Some(0));
+    assert_eq!(recommendations.terminate().await, Some(0));
+}
+
+#[tokio::test]
+async fn a_not_found_call_logs_one_json_line_with_its_trace_id_also_over_otlp() {
+    let receiver = OtlpReceiver::start().await;
+    let (recommendations, marketplace) = start_both(&export_env(receiver.endpoint())).await;
+    let channel =
+        tonic::transport::Channel::from_shared(format!("http://{}", recommendations.addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+    let request = RecommendRequest {
+        user_id: 1,
+        category: 99,
+        max_results: 3,
+    };
+    let status = RecommendationsServiceClient::new(channel)
+        .recommend(request)
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::NotFound);
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let failures = loop {
+        let failures: Vec<serde_json::Value> = recommendations
+            .log_lines()
+            .into_iter()
+            .filter(|line| line["message"] == "gRPC call failed")
+            .collect();
+        if !failures.is_empty() || Instant::now() > deadline {
+            break failures;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(failures.len(), 1, "{failures:#?}");
+    let line = &failures[0];
+    assert_eq!(line["level"], "WARN", "a client fault is a warning: {line}");
+    assert_eq!(line["rpc.response.status_code"], "NOT_FOUND");
+    assert_eq!(line["rpc.method"], "Recommend");
+    assert_eq!(line["error.message"], "category not found");
+    let trace_id = line["trace_id"].as_str().expect("trace_id").to_owned();
+    assert_eq!(trace_id.len(), 32);
+
+    receiver
+        .wait_for("the warning over OTLP", |r| {
+            r.logs().iter().any(|l| l.trace_id == trace_id)
+        })
+        .await;
+    let logs = receiver.logs();
+    let exported = logs.iter().find(|l| l.trace_id == trace_id).unwrap();
+    assert_eq!(exported.service_name, "recommendations");
+    assert_eq!(exported.severity_text, "WARN");
+    assert_eq!(exported.body, "gRPC call failed");
+    assert_eq!(
+        exported.attribute("rpc.response.status_code").as_deref(),
+        Some("NOT_FOUND")
+    );
+    // The server span of a NOT_FOUND call is not an error (a client fault).
+    receiver
+        .wait_for("the server span", |r| {
+            !r.spans_of_trace(&trace_id).is_empty()
+        })
+        .await;
+    let span = &receiver.spans_of_trace(&trace_id)[0];
+    assert_ne!(span.status_code, 2, "{span:#?}");
+
+    drop(marketplace);
+    assert_eq!(recommendations.terminate().await, Some(0));
+}
+
+/// The sample count of one histogram series in a Prometheus exposition.
+fn sample(exposition: &str, series_prefix: &str, must_contain: &[&str]) -> Option<f64> {
+    exposition
+        .lines()
+        .filter(|line| line.starts_with(series_prefix))
+        .find(|line| must_contain.iter().all(|part| line.contains(part)))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_carry_semconv_names_and_labels_and_nothing_for_probes_or_raw_paths() {
+    let (recommendations, marketplace) = start_both(&[]).await;
+    for _ in 0..3 {
+        assert_eq!(get(marketplace.addr, "/").await.status, 200);
+    }
+    for path in ["/wp-admin", "/no/such/page", "/etc/passwd"] {
+        assert_eq!(get(marketplace.addr, path).await.status, 404);
+    }
+    for admin in [marketplace.admin_addr, recommendations.admin_addr] {
+        assert_eq!(get(admin, "/healthz").await.status, 200);
+        assert_eq!(get(admin, "/readyz").await.status, 200);
+    }
+    let channel =
+        tonic::transport::Channel::from_shared(format!("http://{}", recommendations.addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+    tonic_health::pb::health_client::HealthClient::new(channel)
+        .check(tonic_health::pb::HealthCheckRequest::default())
+        .await
+        .unwrap();
+
+    let page_metrics = get(marketplace.admin_addr, "/metrics").await.body;
+    let http = "http_server_request_duration_seconds_count{";
+    let page = [
+        "http_request_method=\"GET\"",
+        "http_route=\"/\"",
+        "http_response_status_code=\"200\"",
+    ];
+    assert_eq!(
+        sample(&page_metrics, http, &page),
+        Some(3.0),
+        "{page_metrics}"
+    );
+    let unmatched = ["http_route=\"_OTHER\"", "http_response_status_code=\"404\""];
+    assert_eq!(
+        sample(&page_metrics, http, &unmatched),
+        Some(3.0),
+        "{page_metrics}"
+    );
+    for raw in [
+        "wp-admin",
+        "no/such/page",
+        "passwd",
+        "healthz",
+        "readyz",
+        "metrics",
+    ] {
+        assert!(
+            !page_metrics.contains(raw),
+            "{raw} leaked into a label:\n{page_metrics}"
+        );
+    }
+    let client = [
+        "rpc_method=\"Recommend\"",
+        "rpc_response_status_code=\"OK\"",
+    ];
+    assert_eq!(
+        sample(
+            &page_metrics,
+            "rpc_client_call_duration_seconds_count{",
+            &client
+        ),
+        Some(3.0)
+    );
+    assert!(
+        page_metrics.contains("http_server_request_duration_seconds_bucket{")
+            && page_metrics.contains("le=\"0.005\"")
+    );
+    assert!(page_metrics.contains("le=\"10\""), "buckets reach 10 s");
+    for name in [
+        "build_info{",
+        "process_resident_memory_bytes",
+        "process_cpu_seconds_total",
+        "process_open_fds",
+    ] {
+        assert!(page_metrics.contains(name), "{name} missing");
+    }
+
+    let rec_metrics = get(recommendations.admin_addr, "/metrics").await.body;
+    let server = [
+        "rpc_system_name=\"grpc\"",
+        "rpc_method=\"Recommend\"",
+        "rpc_response_status_code=\"OK\"",
+    ];
+    assert_eq!(
+        sample(
+            &rec_metrics,
+            "rpc_server_call_duration_seconds_count{",
+            &server
+        ),
+        Some(3.0),
+        "{rec_metrics}"
+    );
+    assert!(
+        !rec_metrics.contains("Health"),
+        "health checks must not be measured:\n{rec_metrics}"
+    );
+
+    assert_eq!(marketplace.terminate().await, Some(0));
+    assert_eq!(recommendations.terminate().await, Some(0));
+}
+
+#[tokio::test]
+async fn with_the_collector_down_page_loads_stay_fast_and_drops_are_counted() {
+    // A closed port: every export fails.
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let (recommendations, marketplace) = start_both(&export_env(closed)).await;
+    for _ in 0..20 {
+        let started = Instant::now();
+        let page = get(marketplace.addr, "/").await;
+        let took = started.elapsed();
+        assert_eq!(page.status, 200);
+        assert_eq!(listed_titles(&page.body).len(), 3);
+        assert!(
+            took < Duration::from_millis(500),
+            "a page load took {took:?}"
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let metrics = get(marketplace.admin_addr, "/metrics").await.body;
+        let failed = sample(
+            &metrics,
+            "otel_sdk_exporter_span_exported_total{",
+            &["error_type=\"export_failed\""],
+        );
+        if failed.is_some_and(|n| n > 0.0) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "failed exports never counted:\n{metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(marketplace.terminate().await, Some(0));
+    assert_eq!(recommendations.terminate().await, Some(0));
+}
