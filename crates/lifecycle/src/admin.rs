@@ -11,7 +11,7 @@ use axum::routing::get;
 use telemetry::Metrics;
 use tokio::net::TcpListener;
 
-use crate::{Shutdown, serve_until_drained};
+use crate::Shutdown;
 
 #[derive(Clone)]
 struct AdminState {
@@ -56,10 +56,5 @@ pub async fn serve(
     metrics: Metrics,
 ) -> std::io::Result<()> {
     let app = router(shutdown.clone(), metrics);
-    let stopping = shutdown.clone();
-    let server =
-        axum::serve(listener, app).with_graceful_shutdown(async move { stopping.stopping().await });
-    serve_until_drained(server.into_future(), &shutdown)
-        .await
-        .map(|_| ())
+    crate::http::serve(listener, app, crate::http::HttpLimits::default(), shutdown).await
 }

@@ -4,6 +4,8 @@
 
 pub mod admin;
 mod config;
+pub mod healthcheck;
+pub mod http;
 mod serve;
 mod shutdown;
 pub mod signals;

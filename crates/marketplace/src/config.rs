@@ -2,8 +2,10 @@
 //! variable, parsed once at start-up.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use lifecycle::ShutdownArgs;
+use lifecycle::healthcheck::Command;
 use tonic::transport::Uri;
 
 /// The Marketplace web app of Online Books For You.
@@ -22,8 +24,26 @@ pub struct Config {
     #[arg(long, env = "RECOMMENDATIONS_URL", default_value = "http://localhost:50051", value_parser = parse_service_url)]
     pub recommendations_url: Uri,
 
+    /// The whole time budget of one recommendation call, retries included.
+    /// Sent to Recommendations as `grpc-timeout`; past it, the page renders
+    /// without recommendations.
+    #[arg(long, env = "RECOMMENDATIONS_DEADLINE", default_value = "400ms", value_parser = humantime::parse_duration)]
+    pub recommendations_deadline: Duration,
+
+    /// How long to wait for a TCP connection to a Recommendations instance.
+    #[arg(long, env = "RECOMMENDATIONS_CONNECT_TIMEOUT", default_value = "250ms", value_parser = humantime::parse_duration)]
+    pub recommendations_connect_timeout: Duration,
+
+    /// How often to re-resolve the Recommendations host name, so instances
+    /// that come and go (a headless Service's pods) are balanced over.
+    #[arg(long, env = "RECOMMENDATIONS_RESOLVE_INTERVAL", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub recommendations_resolve_interval: Duration,
+
     #[command(flatten)]
     pub shutdown: ShutdownArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
 }
 
 /// Accepts only absolute http(s) URLs with a host, so a typo fails at

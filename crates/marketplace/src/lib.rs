@@ -4,10 +4,14 @@
 pub mod config;
 pub mod pages;
 pub mod recommendations_client;
+pub mod resolver;
 
 use axum::Router;
 use axum::routing::get;
-use lifecycle::{Shutdown, serve_until_drained};
+use std::time::Duration;
+
+use lifecycle::Shutdown;
+use lifecycle::http::HttpLimits;
 use telemetry::{HttpServerLayer, Metrics};
 use tokio::net::TcpListener;
 
@@ -18,6 +22,8 @@ use crate::recommendations_client::Client;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub recommendations: Client,
+    /// The budget of one recommendation call, retries included.
+    pub recommendations_deadline: Duration,
 }
 
 /// Why the service stopped with an error.
@@ -67,17 +73,26 @@ pub async fn run(
     shutdown: Shutdown,
     metrics: Metrics,
 ) -> Result<(), Error> {
+    let settings = recommendations_client::ClientSettings {
+        url: config.recommendations_url.clone(),
+        deadline: config.recommendations_deadline,
+        connect_timeout: config.recommendations_connect_timeout,
+        resolve_interval: config.recommendations_resolve_interval,
+    };
     let state = AppState {
-        recommendations: recommendations_client::connect_lazy(config.recommendations_url.clone()),
+        recommendations: recommendations_client::connect(&settings, resolver::Dns),
+        recommendations_deadline: config.recommendations_deadline,
     };
     tracing::info!(recommendations_url = %config.recommendations_url, "recommendations client configured");
     lifecycle::log_addresses("marketplace serving", &listeners.http, &listeners.admin);
-    let stopping = shutdown.clone();
-    let http = axum::serve(listeners.http, router(state))
-        .with_graceful_shutdown(async move { stopping.stopping().await })
-        .into_future();
-    let admin = lifecycle::admin::serve(listeners.admin, shutdown.clone(), metrics);
-    let (http, admin) = tokio::join!(serve_until_drained(http, &shutdown), admin);
+    let http = lifecycle::http::serve(
+        listeners.http,
+        router(state),
+        HttpLimits::default(),
+        shutdown.clone(),
+    );
+    let admin = lifecycle::admin::serve(listeners.admin, shutdown, metrics);
+    let (http, admin) = tokio::join!(http, admin);
     http.map_err(Error::Http)?;
     admin.map_err(Error::Admin)?;
     Ok(())

@@ -33,6 +33,7 @@ struct NotFoundPage;
 pub async fn index(State(state): State<AppState>) -> Response {
     let books = match recommendations_client::recommend(
         &state.recommendations,
+        state.recommendations_deadline,
         USER_ID,
         BookCategory::Mystery,
         BOOKS_PER_PAGE,
@@ -41,7 +42,13 @@ pub async fn index(State(state): State<AppState>) -> Response {
     {
         Ok(books) => Some(books),
         Err(status) => {
-            // A soft dependency: log it, and render the page without it.
+            // A soft dependency: count it, log it (inside the page's span, so
+            // with its trace id), and render the page without it.
+            metrics::counter!(
+                "marketplace_recommendations_fallback_total",
+                "rpc_response_status_code" => telemetry::code_name(status.code()),
+            )
+            .increment(1);
             tracing::warn!(
                 rpc.grpc.status_code = ?status.code(),
                 error = status.message(),

@@ -18,6 +18,9 @@ pub enum RecommendError {
     /// `max_results` is negative or above the documented limit.
     #[error("max_results must be between 0 and {MAX_RESULTS_LIMIT}, got {0}")]
     MaxResultsOutOfRange(i32),
+    /// Fault injection chose this call to fail (`FAULT_ERROR_RATE`).
+    #[error("service unavailable (injected fault)")]
+    InjectedFault,
 }
 
 impl RecommendError {
@@ -29,6 +32,7 @@ impl RecommendError {
             RecommendError::CategoryUnspecified | RecommendError::MaxResultsOutOfRange(_) => {
                 Code::InvalidArgument
             }
+            RecommendError::InjectedFault => Code::Unavailable,
         }
     }
 }

@@ -6,7 +6,10 @@ pub mod api;
 pub mod catalog;
 pub mod config;
 pub mod error;
+pub mod faults;
 pub mod recommender;
+
+use std::time::Duration;
 
 use lifecycle::{Shutdown, serve_until_drained};
 use telemetry::{GrpcServerLayer, Metrics};
@@ -21,6 +24,22 @@ use crate::api::v1::V1Api;
 use crate::catalog::{Catalog, CatalogError};
 pub use crate::config::Config;
 use crate::recommender::Recommender;
+
+/// Concurrent HTTP/2 streams per connection.
+const MAX_CONCURRENT_STREAMS: u32 = 256;
+
+/// Streams a client may make the server reset before it gets GOAWAY.
+const MAX_LOCAL_ERROR_RESETS: usize = 1024;
+
+/// Request header bytes, HPACK-decoded.
+const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
+
+/// The largest request message. A Recommend request is a few bytes; this
+/// leaves ample room and refuses megabytes (OUT_OF_RANGE).
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+
+/// The largest response message: 100 books of long titles fit easily.
+const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
 /// The gRPC service names health checking reports on, besides `""`.
 pub const SERVICE_NAMES: [&str; 2] = [
@@ -82,8 +101,16 @@ pub fn grpc_routes(
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
     };
     Ok(Routes::new(health_service)
-        .add_service(LegacyApi::server(recommender.clone()))
-        .add_service(V1Api::server(recommender))
+        .add_service(
+            LegacyApi::server(recommender.clone())
+                .max_decoding_message_size(MAX_REQUEST_BYTES)
+                .max_encoding_message_size(MAX_RESPONSE_BYTES),
+        )
+        .add_service(
+            V1Api::server(recommender)
+                .max_decoding_message_size(MAX_REQUEST_BYTES)
+                .max_encoding_message_size(MAX_RESPONSE_BYTES),
+        )
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?))
 }
@@ -97,7 +124,15 @@ pub async fn run(
     shutdown: Shutdown,
     metrics: Metrics,
 ) -> Result<(), Error> {
-    let recommender = Recommender::new(load_catalog(&config)?);
+    let faults = config.faults();
+    if faults.is_active() {
+        tracing::warn!(
+            fault.latency = ?faults.latency,
+            fault.error_rate = faults.error_rate,
+            "fault injection is ON"
+        );
+    }
+    let recommender = Recommender::with_faults(load_catalog(&config)?, faults);
     let (health, health_service) = tonic_health::server::health_reporter();
     for name in SERVICE_NAMES {
         health
@@ -111,6 +146,17 @@ pub async fn run(
     lifecycle::log_addresses("recommendations serving", &listeners.grpc, &listeners.admin);
     let stopping = shutdown.clone();
     let grpc = tonic::transport::Server::builder()
+        // Limits, set explicitly rather than left to defaults. No
+        // `max_connection_age`: tonic panics without a grace period, and
+        // client-side balancing re-resolves on its own.
+        .timeout(config.grpc_request_timeout)
+        .max_concurrent_streams(Some(MAX_CONCURRENT_STREAMS))
+        // tonic 0.14 turns off h2's rapid-reset defence; turn it back on.
+        .http2_max_local_error_reset_streams(Some(MAX_LOCAL_ERROR_RESETS))
+        .http2_max_header_list_size(Some(MAX_HEADER_LIST_BYTES))
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .tcp_nodelay(true)
         // Traces, RED metrics, error logs and panic recovery for every call.
         .layer(GrpcServerLayer::new())
         .add_routes(routes)

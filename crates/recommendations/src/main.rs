@@ -9,6 +9,9 @@ use recommendations::{Config, Listeners};
 #[tokio::main]
 async fn main() -> ExitCode {
     let config: Config = lifecycle::parse_or_exit();
+    if let Some(lifecycle::healthcheck::Command::Healthcheck) = config.command {
+        lifecycle::healthcheck::run_and_exit(config.admin_addr);
+    }
     match serve(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -7,6 +7,7 @@ use rand::seq::IndexedRandom as _;
 
 use crate::catalog::{Book, Catalog, Category};
 use crate::error::RecommendError;
+use crate::faults::Faults;
 
 /// The largest `max_results` a client may ask for. Larger values are
 /// rejected rather than clamped, so a client bug shows up as an error.
@@ -41,12 +42,19 @@ impl ResultLimit {
 #[derive(Debug, Clone)]
 pub struct Recommender {
     catalog: Arc<Catalog>,
+    faults: Faults,
 }
 
 impl Recommender {
     pub fn new(catalog: Catalog) -> Recommender {
+        Recommender::with_faults(catalog, Faults::default())
+    }
+
+    /// A recommender that injects `faults` into every call.
+    pub fn with_faults(catalog: Catalog, faults: Faults) -> Recommender {
         Recommender {
             catalog: Arc::new(catalog),
+            faults,
         }
     }
 
@@ -59,11 +67,12 @@ impl Recommender {
         skip_all,
         fields(book.category = ?category, limit = limit.get())
     )]
-    pub fn recommend(
+    pub async fn recommend(
         &self,
         category: Category,
         limit: ResultLimit,
     ) -> Result<Vec<&Book>, RecommendError> {
+        self.faults.inject().await?;
         let books = self.catalog.books(category);
         if books.is_empty() {
             return Err(RecommendError::CategoryNotFound);
@@ -101,12 +110,13 @@ mod tests {
         }
     }
 
-    #[test]
-    fn answers_hold_min_of_limit_and_category_size_distinct_books() {
+    #[tokio::test]
+    async fn answers_hold_min_of_limit_and_category_size_distinct_books() {
         let recommender = Recommender::new(Catalog::embedded());
         for asked in 1..=5 {
             let books = recommender
                 .recommend(Category::SelfHelp, ResultLimit::parse(asked).unwrap())
+                .await
                 .unwrap();
             assert_eq!(books.len(), (asked as usize).min(3));
             let ids: HashSet<i32> = books.iter().map(|b| b.id).collect();
@@ -115,13 +125,20 @@ mod tests {
         }
     }
 
-    #[test]
-    fn picks_vary_between_calls() {
+    #[tokio::test]
+    async fn picks_vary_between_calls() {
         let recommender = Recommender::new(Catalog::embedded());
         let limit = ResultLimit::parse(1).unwrap();
-        let firsts: HashSet<i32> = (0..200)
-            .map(|_| recommender.recommend(Category::Mystery, limit).unwrap()[0].id)
-            .collect();
+        let mut firsts = HashSet::new();
+        for _ in 0..200 {
+            firsts.insert(
+                recommender
+                    .recommend(Category::Mystery, limit)
+                    .await
+                    .unwrap()[0]
+                    .id,
+            );
+        }
         assert_eq!(
             firsts.len(),
             3,
@@ -129,13 +146,15 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_category_without_books_is_not_found() {
+    #[tokio::test]
+    async fn a_category_without_books_is_not_found() {
         let catalog =
             Catalog::from_json(br#"[{"id": 1, "title": "A", "category": "MYSTERY"}]"#).unwrap();
         let recommender = Recommender::new(catalog);
         assert_eq!(
-            recommender.recommend(Category::SelfHelp, ResultLimit::parse(3).unwrap()),
+            recommender
+                .recommend(Category::SelfHelp, ResultLimit::parse(3).unwrap())
+                .await,
             Err(RecommendError::CategoryNotFound)
         );
     }

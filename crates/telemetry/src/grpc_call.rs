@@ -16,7 +16,7 @@ pub(crate) const OTHER: &str = "_OTHER";
 
 /// The canonical name of a gRPC code, as OpenTelemetry's
 /// `rpc.response.status_code` spells it.
-pub(crate) fn code_name(code: Code) -> &'static str {
+pub fn code_name(code: Code) -> &'static str {
     match code {
         Code::Ok => "OK",
         Code::Cancelled => "CANCELLED",

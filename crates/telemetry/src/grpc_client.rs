@@ -47,7 +47,7 @@ impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for GrpcClientService<
 where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
     S::Future: Send + 'static,
-    S::Error: std::fmt::Display,
+    S::Error: std::error::Error + 'static,
 {
     type Response = http::Response<ObservedBody<ResBody>>;
     type Error = S::Error;
@@ -74,31 +74,59 @@ where
         );
         TraceContextPropagator::new()
             .inject_context(&span.context(), &mut HeaderInjector(request.headers_mut()));
-        let record = CallRecord {
+        let mut pending = PendingCall(Some(CallRecord {
             side: Side::Client,
             service,
             method,
             span: span.clone(),
             start: Instant::now(),
-        };
+        }));
         let future = span.in_scope(|| self.inner.call(request)).instrument(span);
         Box::pin(async move {
-            let response = match future.await {
+            let result = future.await;
+            let mut record = pending.0.take();
+            let response = match result {
                 Ok(response) => response,
                 Err(error) => {
-                    // The call never got an answer: the connection failed.
-                    record.finish(&tonic::Status::unavailable(error.to_string()));
+                    if let Some(record) = record {
+                        record.finish(&status_of_error(&error));
+                    }
                     return Err(error);
                 }
             };
-            let record = match tonic::Status::from_header_map(response.headers()) {
-                Some(status) => {
+            if let Some(status) = tonic::Status::from_header_map(response.headers()) {
+                if let Some(record) = record.take() {
                     record.finish(&status);
-                    None
                 }
-                None => Some(record),
-            };
+            }
             Ok(response.map(|body| ObservedBody::new(body, record)))
         })
     }
+}
+
+/// A call whose response has not arrived. If the caller drops the future
+/// first (its own timeout, a cancelled page load), the call is still
+/// recorded, as CANCELLED.
+struct PendingCall(Option<CallRecord>);
+
+impl Drop for PendingCall {
+    fn drop(&mut self) {
+        if let Some(record) = self.0.take() {
+            record.finish(&tonic::Status::cancelled("the caller stopped waiting"));
+        }
+    }
+}
+
+/// The status a transport error stands for. tonic reports its own expired
+/// `grpc-timeout` as CANCELLED; for metrics and spans it is what it is, a
+/// missed deadline. Anything else kept the call from reaching the server.
+fn status_of_error(error: &(dyn std::error::Error + 'static)) -> tonic::Status {
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        if current.is::<tonic::TimeoutExpired>() {
+            return tonic::Status::deadline_exceeded(current.to_string());
+        }
+        cause = current.source();
+    }
+    tonic::Status::unavailable(error.to_string())
 }

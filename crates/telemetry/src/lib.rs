@@ -22,7 +22,7 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer as _};
 
-pub use crate::grpc_call::ObservedBody;
+pub use crate::grpc_call::{ObservedBody, code_name};
 pub use crate::grpc_client::{GrpcClientLayer, GrpcClientService};
 pub use crate::grpc_server::{GrpcServerLayer, GrpcServerService};
 pub use crate::http_server::{HttpServerLayer, HttpServerService};

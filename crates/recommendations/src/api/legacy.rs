@@ -46,7 +46,8 @@ impl Recommendations for LegacyApi {
         let limit = ResultLimit::parse(request.max_results)?;
         let books = self
             .recommender
-            .recommend(category(request.category)?, limit)?;
+            .recommend(category(request.category)?, limit)
+            .await?;
         let recommendations = books
             .into_iter()
             .map(|book| BookRecommendation {

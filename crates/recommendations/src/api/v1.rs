@@ -46,7 +46,8 @@ impl RecommendationsService for V1Api {
         let limit = ResultLimit::parse(request.max_results)?;
         let books = self
             .recommender
-            .recommend(category(request.category)?, limit)?;
+            .recommend(category(request.category)?, limit)
+            .await?;
         let recommendations = books
             .into_iter()
             .map(|book| BookRecommendation {

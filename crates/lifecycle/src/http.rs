@@ -1,0 +1,96 @@
+//! The HTTP server every service uses (public pages and the admin port), with
+//! its limits set explicitly instead of left to defaults.
+//!
+//! axum's own `serve` has no header-read timeout, so a slowloris client that
+//! trickles headers would hold a connection (and a file descriptor) forever.
+//! This accept loop is hyper-util's, with the limits below, and drains like
+//! every other server: stop accepting, let in-flight requests finish, bounded.
+
+use std::time::Duration;
+
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+
+use crate::{Shutdown, serve_until_drained};
+
+/// Limits applied to every HTTP connection.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    /// A client must send a request's headers within this time, or the
+    /// connection is closed.
+    pub header_read_timeout: Duration,
+    /// The most header bytes a request may carry; larger gets 431.
+    pub max_header_bytes: usize,
+    /// Concurrent streams per HTTP/2 connection.
+    pub max_concurrent_streams: u32,
+    /// Streams an HTTP/2 client may make the server reset before it is sent
+    /// GOAWAY: the rapid-reset (CVE-2023-44487) defence.
+    pub max_local_error_reset_streams: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> HttpLimits {
+        HttpLimits {
+            header_read_timeout: Duration::from_secs(10),
+            max_header_bytes: 16 * 1024,
+            max_concurrent_streams: 128,
+            max_local_error_reset_streams: 1024,
+        }
+    }
+}
+
+/// Serves `app` on `listener` until the shutdown plan says stop, then lets
+/// in-flight requests finish within the shutdown timeout.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: HttpLimits,
+    shutdown: Shutdown,
+) -> std::io::Result<()> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        // hyper answers 431 when the headers do not fit in its read buffer.
+        .max_buf_size(limits.max_header_bytes.max(8 * 1024));
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.max_concurrent_streams)
+        .max_header_list_size(limits.max_header_bytes as u32)
+        .max_local_error_reset_streams(Some(limits.max_local_error_reset_streams));
+
+    let graceful = GracefulShutdown::new();
+    loop {
+        let (stream, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: pause, don't spin.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = shutdown.stopping() => break,
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection.into_owned());
+        tokio::spawn(async move {
+            // Per-connection errors (resets, timeouts) are the client's.
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    let drained = async {
+        graceful.shutdown().await;
+        Ok::<(), std::io::Error>(())
+    };
+    serve_until_drained(drained, &shutdown).await.map(|_| ())
+}

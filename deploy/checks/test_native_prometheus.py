@@ -1,0 +1,329 @@
+"""End-to-end check of the dashboards and SLO rules against the real services
+and a real Prometheus, with no Docker.
+
+It starts the two service binaries and Prometheus on loopback ports, with a
+Prometheus config generated from deploy/prometheus/prometheus.yml (only the
+targets, intervals and rule-file paths change; job names stay). After ~10 s of
+page loads and unknown paths it evaluates every PromQL expression in every
+provisioned dashboard through the HTTP API: none may fail, and the queries on
+the services' own RED metrics must return data. So a renamed metric or label,
+in the code or in a dashboard, fails here instead of showing "No data".
+
+Queries on the Tempo and Loki data sources (service map, logs) are skipped:
+neither runs here. Queries on span-derived metrics (traces_*) must parse and
+evaluate but may be empty, because without the collector nothing derives them.
+
+Binaries: RECOMMENDATIONS_BIN, MARKETPLACE_BIN (default target/debug/...),
+PROMETHEUS_BIN (default `prometheus` on PATH; Debian's package is enough)."""
+
+import json
+import math
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from conftest import ROOT
+
+DASHBOARDS = sorted((ROOT / "deploy/grafana/dashboards").glob("*.json"))
+PROM_CONFIG = ROOT / "deploy/prometheus/prometheus.yml"
+
+# The services' own metrics: any dashboard query on these must return data
+# after the load below. Everything else may legitimately be empty here.
+REQUIRED_METRICS = (
+    "rpc_server_call_duration_seconds",
+    "rpc_client_call_duration_seconds",
+    "http_server_request_duration_seconds",
+    "process_resident_memory_bytes",
+    "process_cpu_seconds_total",
+    "build_info",
+)
+
+# Grafana's built-in variables, with values that suit a 1 s scrape interval
+# and a test that has a few seconds of data.
+BUILTIN_VARIABLES = {
+    "__rate_interval": "1m",
+    "__interval": "15s",
+    "__range": "5m",
+    "__range_s": "300",
+}
+
+PAGE_LOADS_SECONDS = 10
+DEADLINE_SECONDS = 60
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_until(what, check, timeout=DEADLINE_SECONDS, interval=0.25):
+    """Polls `check` until it returns something truthy, within `timeout`."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if result:
+                return result
+        except requests.RequestException as error:
+            last_error = error
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")
+
+
+# ------------------------------------------------------------ dashboard queries
+
+
+def _panels(dashboard):
+    for panel in dashboard.get("panels", []):
+        yield panel
+        yield from panel.get("panels", [])  # Collapsed rows nest their panels.
+
+
+def _substitute(expr, variables):
+    def value(match):
+        name = match.group(1) or match.group(2)
+        if name in BUILTIN_VARIABLES:
+            return BUILTIN_VARIABLES[name]
+        if name in variables:
+            return variables[name]
+        raise AssertionError(f"unknown template variable ${name} in {expr!r}")
+
+    return re.sub(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)", value, expr)
+
+
+def _dashboard_queries():
+    """(id, datasource uid, PromQL) for every query, with each template
+    variable replaced by ".+". That is "All", except that it also requires
+    the label to exist: `x=~".*"` matches series without label x, so a label
+    renamed in the code would still return data and go unnoticed."""
+    queries = []
+    for path in DASHBOARDS:
+        dashboard = json.loads(path.read_text())
+        variables = {v["name"]: ".+" for v in dashboard.get("templating", {}).get("list", [])}
+        for v in dashboard.get("templating", {}).get("list", []):
+            definition = v.get("definition") or ""
+            uid = (v.get("datasource") or {}).get("uid")
+            queries.append((f"{path.stem}:variable:{v['name']}", uid, _substitute(definition, variables)))
+        for panel in _panels(dashboard):
+            panel_uid = (panel.get("datasource") or {}).get("uid")
+            for target in panel.get("targets", []):
+                uid = (target.get("datasource") or {}).get("uid", panel_uid)
+                expr = target.get("expr")
+                if expr is None:
+                    expr = ""  # e.g. Tempo's service map: no expression.
+                slug = re.sub(r"\W+", "-", panel["title"]).strip("-").lower()
+                queries.append((f"{path.stem}:{slug}:{target['refId']}", uid, _substitute(expr, variables)))
+    return queries
+
+
+QUERIES = _dashboard_queries()
+
+
+def _as_promql(expr):
+    """Grafana's label_values(selector, label) as PromQL that returns one
+    series per value."""
+    match = re.fullmatch(r"\s*label_values\((.*),\s*(\w+)\s*\)\s*", expr, re.S)
+    if match:
+        return f"count by ({match.group(2)}) ({match.group(1)})"
+    match = re.fullmatch(r"\s*label_values\(\s*(\w+)\s*\)\s*", expr)
+    if match:
+        return f"count by ({match.group(1)}) ({{{match.group(1)}=~\".+\"}})"
+    return expr
+
+
+# ------------------------------------------------------------ the running stack
+
+
+def _start(name, argv, env, logs):
+    log = open(logs / f"{name}.log", "w")
+    return subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _stop(process, timeout=30):
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+    return process.returncode
+
+
+def _generated_prometheus_config(targets, unused_target):
+    """deploy/prometheus/prometheus.yml with loopback targets, 1 s intervals and
+    absolute rule-file paths. Jobs without a local process (the collector)
+    point at a closed port: they stay configured, and read as down."""
+    config = yaml.safe_load(PROM_CONFIG.read_text())
+    config["global"]["scrape_interval"] = "1s"
+    config["global"]["evaluation_interval"] = "1s"
+    config["rule_files"] = [str(PROM_CONFIG.parent / f) for f in config.get("rule_files", [])]
+    for job in config["scrape_configs"]:
+        address = targets.get(job["job_name"], unused_target)
+        job["static_configs"] = [{"targets": [address]}]
+    assert set(targets) <= {j["job_name"] for j in config["scrape_configs"]}, (
+        "prometheus.yml lost a service's job; dashboards and SLO rules select on job names"
+    )
+    return config
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("native")
+    recommendations_bin = os.environ.get("RECOMMENDATIONS_BIN", str(ROOT / "target/debug/recommendations"))
+    marketplace_bin = os.environ.get("MARKETPLACE_BIN", str(ROOT / "target/debug/marketplace"))
+    prometheus_bin = shutil.which(os.environ.get("PROMETHEUS_BIN", "prometheus"))
+    for binary in (recommendations_bin, marketplace_bin):
+        assert Path(binary).is_file(), f"{binary} not found: run `cargo build --bins` first"
+    assert prometheus_bin, "prometheus not found: `apt-get install prometheus`, or set PROMETHEUS_BIN"
+
+    ports = {name: _free_port() for name in ("grpc", "rec_admin", "http", "mkt_admin", "prometheus", "unused")}
+    # No OTLP endpoint: the services keep telemetry local. Drain at once.
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    base_env.update(SHUTDOWN_DELAY="0s", SHUTDOWN_TIMEOUT="5s", RUST_LOG="warn")
+
+    processes = {}
+    try:
+        processes["recommendations"] = _start("recommendations", [recommendations_bin], dict(
+            base_env, GRPC_ADDR=f"127.0.0.1:{ports['grpc']}", ADMIN_ADDR=f"127.0.0.1:{ports['rec_admin']}"), tmp)
+        processes["marketplace"] = _start("marketplace", [marketplace_bin], dict(
+            base_env, HTTP_ADDR=f"127.0.0.1:{ports['http']}", ADMIN_ADDR=f"127.0.0.1:{ports['mkt_admin']}",
+            RECOMMENDATIONS_URL=f"http://127.0.0.1:{ports['grpc']}"), tmp)
+
+        config = _generated_prometheus_config(
+            {"recommendations": f"127.0.0.1:{ports['rec_admin']}", "marketplace": f"127.0.0.1:{ports['mkt_admin']}"},
+            f"127.0.0.1:{ports['unused']}",
+        )
+        config_path = tmp / "prometheus.yml"
+        config_path.write_text(yaml.safe_dump(config))
+        # The same feature flags as docker-compose.yaml, so a flag this
+        # Prometheus does not know fails here.
+        processes["prometheus"] = _start("prometheus", [
+            prometheus_bin,
+            f"--config.file={config_path}",
+            f"--storage.tsdb.path={tmp / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{ports['prometheus']}",
+            "--enable-feature=exemplar-storage",
+            "--web.enable-remote-write-receiver",
+        ], base_env, tmp)
+
+        for name, port in (("recommendations", ports["rec_admin"]), ("marketplace", ports["mkt_admin"])):
+            _wait_until(f"{name} /readyz", lambda p=port: requests.get(f"http://127.0.0.1:{p}/readyz", timeout=2).ok)
+        prometheus = f"http://127.0.0.1:{ports['prometheus']}"
+        _wait_until("prometheus /-/ready", lambda: requests.get(f"{prometheus}/-/ready", timeout=2).ok)
+
+        pages = _generate_load(f"http://127.0.0.1:{ports['http']}")
+        # Wait until Prometheus has scraped the load and the rules have run
+        # on it: one more scrape and evaluation after the last request.
+        _wait_until("the load to be scraped", lambda: _query_value(
+            prometheus, 'sum(http_server_request_duration_seconds_count{job="marketplace", http_route="/"})') >= pages)
+        _wait_until("the SLO rules to evaluate", lambda: len(_query(
+            prometheus, "job:slo_availability_error:ratio_rate5m")) == 2)
+        yield {"prometheus": prometheus, "pages": pages, "logs": tmp}
+    finally:
+        codes = {name: _stop(process) for name, process in reversed(processes.items())}
+    for name in ("recommendations", "marketplace"):
+        assert codes.get(name) == 0, f"{name} exited {codes.get(name)} on SIGTERM; see {tmp / name}.log"
+
+
+def _generate_load(base_url):
+    """GET / about 40 times a second for PAGE_LOADS_SECONDS, with every fifth
+    request to an unknown path (a 404 under route "_OTHER"). Returns the
+    number of successful page loads."""
+    pages = 0
+    session = requests.Session()
+    deadline = time.monotonic() + PAGE_LOADS_SECONDS
+    n = 0
+    while time.monotonic() < deadline:
+        n += 1
+        if n % 5 == 0:
+            assert session.get(f"{base_url}/no-such-page-{n}", timeout=5).status_code == 404
+        else:
+            response = session.get(f"{base_url}/", timeout=5)
+            assert response.status_code == 200, response.text[:200]
+            pages += 1
+        time.sleep(0.025)
+    assert pages >= 200, f"only {pages} page loads in {PAGE_LOADS_SECONDS}s"
+    return pages
+
+
+def _query(prometheus, expr):
+    response = requests.get(f"{prometheus}/api/v1/query", params={"query": expr}, timeout=10)
+    body = response.json()
+    assert body.get("status") == "success", f"{expr!r}: {body.get('errorType')}: {body.get('error')}"
+    return body["data"]["result"]
+
+
+def _query_value(prometheus, expr):
+    result = _query(prometheus, expr)
+    return float(result[0]["value"][1]) if result else -1
+
+
+# ------------------------------------------------------------ the tests
+
+
+@pytest.mark.parametrize(("uid", "expr"), [(uid, expr) for _, uid, expr in QUERIES],
+                         ids=[qid for qid, _, _ in QUERIES])
+def test_dashboard_query(stack, uid, expr):
+    if uid != "prometheus":
+        pytest.skip(f"{uid} data source: no {uid} runs in this test")
+    promql = _as_promql(expr)
+    result = _query(stack["prometheus"], promql)
+    if any(re.search(rf"\b{metric}", expr) for metric in REQUIRED_METRICS):
+        assert result, f"no data for {promql!r}"
+        values = [float(s["value"][1]) for s in result]
+        assert any(math.isfinite(v) for v in values), f"only NaN/Inf for {promql!r}: {values}"
+
+
+def test_every_dashboard_query_was_collected():
+    assert len(DASHBOARDS) >= 2, DASHBOARDS
+    prometheus_queries = [q for q in QUERIES if q[1] == "prometheus"]
+    assert len(prometheus_queries) >= 20, "fewer dashboard queries than expected: is a dashboard unparsed?"
+
+
+def test_job_variable_lists_both_services(stack):
+    jobs = {s["metric"]["job"] for s in _query(stack["prometheus"], "count by (job) (build_info)")}
+    assert {"recommendations", "marketplace"} <= jobs, jobs
+
+
+def test_red_metrics_carry_the_expected_labels(stack):
+    prometheus = stack["prometheus"]
+    page = _query(prometheus, 'sum by (job, http_route, http_response_status_code) '
+                              '(http_server_request_duration_seconds_count{http_request_method="GET"})')
+    routes = {(s["metric"]["job"], s["metric"]["http_route"], s["metric"]["http_response_status_code"]) for s in page}
+    assert ("marketplace", "/", "200") in routes, routes
+    assert ("marketplace", "_OTHER", "404") in routes, "unknown paths must share one route label, not the raw path"
+    grpc = _query(prometheus, 'sum by (job, rpc_service, rpc_method, rpc_response_status_code) '
+                              '(rpc_server_call_duration_seconds_count)')
+    calls = {tuple(s["metric"].get(k) for k in ("job", "rpc_service", "rpc_method", "rpc_response_status_code"))
+             for s in grpc}
+    assert ("recommendations", "recommendations.v1.RecommendationsService", "Recommend", "OK") in calls, calls
+    client = _query(prometheus, 'sum by (job, rpc_method) (rpc_client_call_duration_seconds_count)')
+    assert {(s["metric"]["job"], s["metric"]["rpc_method"]) for s in client} >= {("marketplace", "Recommend")}
+
+
+def test_slo_rules_load_and_evaluate_on_real_metrics(stack):
+    prometheus = stack["prometheus"]
+    groups = requests.get(f"{prometheus}/api/v1/rules", timeout=10).json()["data"]["groups"]
+    rules = [rule for group in groups for rule in group["rules"]]
+    assert len(rules) >= 18, f"only {len(rules)} rules loaded"
+    broken = [(r["name"], r.get("lastError")) for r in rules if r.get("health") != "ok"]
+    assert not broken, broken
+    # 404s are the caller's fault: no budget spent, and 0 rather than no data.
+    for record in ("job:slo_availability_error:ratio_rate5m", "job:slo_latency_slow:ratio_rate5m"):
+        values = {s["metric"]["job"]: float(s["value"][1]) for s in _query(prometheus, record)}
+        assert set(values) == {"recommendations", "marketplace"}, (record, values)
+        if "availability" in record:
+            assert values == {"recommendations": 0.0, "marketplace": 0.0}, values
+    firing = _query(prometheus, 'ALERTS{alertstate="firing"}')
+    assert not firing, f"alerts firing on a healthy system: {firing}"

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Validates the deploy stack without Docker or a cluster:
+#   - docker-compose.yaml against the Compose specification's schema;
+#   - the rendered Kustomize output against Kubernetes' schemas, strictly;
+#   - Prometheus config and rules with promtool, and the SLO rules' unit tests;
+#   - cross-file consistency (deploy/checks/test_cross_files.py);
+#   - every dashboard query against the real services and a real Prometheus
+#     (deploy/checks/test_native_prometheus.py).
+#
+# Usage, from anywhere: bash deploy/validate.sh
+# It installs what it lacks (promtool and prometheus from apt, Python tools
+# into .venv), so it is safe to run again and again. Every step runs even
+# after a failure; the summary at the end lists each one, and the exit status
+# is non-zero if any failed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The oldest Kubernetes these manifests promise to work on.
+K8S_VERSION=1.30.0
+RENDERED=.tmp/k8s-rendered.yaml
+
+step() { printf '\n=== %s\n' "$*"; }
+
+results=()
+failed=0
+# run NAME COMMAND...: runs one check and records PASS or FAIL for the summary.
+run() {
+  local name=$1
+  shift
+  step "$name"
+  if "$@"; then
+    results+=("PASS  $name")
+  else
+    results+=("FAIL  $name")
+    failed=1
+  fi
+}
+
+step "tools"
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
+  # Debian's package: promtool and prometheus 2.42. Only its binaries are used;
+  # the packaged service is not started here.
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq prometheus >/dev/null
+fi
+promtool --version 2>&1 | head -n 1
+command -v kubectl >/dev/null || {
+  echo "kubectl is required (for \`kubectl kustomize\`): https://kubernetes.io/docs/tasks/tools/" >&2
+  exit 1
+}
+kubectl version --client 2>/dev/null | head -n 2
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/pip install --quiet --disable-pip-version-check -r deploy/requirements.txt
+# The native test runs the services' debug binaries; build them only if they
+# are missing and no other binaries were named.
+if [ -z "${RECOMMENDATIONS_BIN:-}${MARKETPLACE_BIN:-}" ] &&
+   { [ ! -x target/debug/recommendations ] || [ ! -x target/debug/marketplace ]; }; then
+  cargo build --locked --bins
+fi
+
+run "compose: schema (compose-spec)" \
+  .venv/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yaml
+
+mkdir -p "$(dirname "$RENDERED")"
+render() { kubectl kustomize deploy/k8s >"$RENDERED" && echo "rendered $(grep -c '^kind:' "$RENDERED") objects to $RENDERED"; }
+run "k8s: kustomize build" render
+k8s_validate() {
+  .venv/bin/kubernetes-validate --strict --quiet -k "$K8S_VERSION" "$RENDERED" &&
+    echo "all $(grep -c '^kind:' "$RENDERED") objects valid against Kubernetes $K8S_VERSION (strict)"
+}
+run "k8s: schemas, strict, Kubernetes $K8S_VERSION" k8s_validate
+
+run "prometheus: promtool check config" \
+  promtool check config deploy/prometheus/prometheus.yml
+rule_files=()
+for f in deploy/prometheus/rules/*.yml; do
+  case "$f" in *_test.yml) ;; *) rule_files+=("$f") ;; esac
+done
+run "prometheus: promtool check rules" promtool check rules "${rule_files[@]}"
+run "prometheus: promtool test rules (SLO alerts)" \
+  promtool test rules deploy/prometheus/rules/*_test.yml
+
+run "cross-file checks" \
+  env K8S_RENDERED="$RENDERED" .venv/bin/python -m pytest -q deploy/checks/test_cross_files.py
+run "dashboards and SLO rules vs. real services and Prometheus" \
+  .venv/bin/python -m pytest -q -rs deploy/checks/test_native_prometheus.py
+
+step "summary"
+printf '%s\n' "${results[@]}"
+if [ "$failed" -ne 0 ]; then
+  echo "deploy/validate.sh: FAILED"
+  exit 1
+fi
+echo "deploy/validate.sh: all ${#results[@]} checks passed"
