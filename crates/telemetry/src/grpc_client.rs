@@ -94,10 +94,10 @@ where
                     return Err(error);
                 }
             };
-            if let Some(status) = tonic::Status::from_header_map(response.headers()) {
-                if let Some(record) = record.take() {
-                    record.finish(&status);
-                }
+            if let Some(status) = tonic::Status::from_header_map(response.headers())
+                && let Some(record) = record.take()
+            {
+                record.finish(&status);
             }
             Ok(response.map(|body| ObservedBody::new(body, record)))
         })
