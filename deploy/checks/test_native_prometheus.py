@@ -4,9 +4,11 @@ and a real Prometheus, with no Docker.
 It starts the two service binaries and Prometheus on loopback ports, with a
 Prometheus config generated from deploy/prometheus/prometheus.yml (only the
 targets, intervals and rule-file paths change; job names stay). After ~10 s of
-page loads and unknown paths it evaluates every PromQL expression in every
+page loads and unknown paths, with recommendations failing a share of calls on
+purpose (FAULT_ERROR_RATE), it evaluates every PromQL expression in every
 provisioned dashboard through the HTTP API: none may fail, and the queries on
-the services' own RED metrics must return data. So a renamed metric or label,
+the services' own RED metrics must return data. It also checks the SLO rules
+on those real series and the compose healthcheck command. So a renamed metric or label,
 in the code or in a dashboard, fails here instead of showing "No data".
 
 Queries on the Tempo and Loki data sources (service map, logs) are skipped:
@@ -56,6 +58,9 @@ BUILTIN_VARIABLES = {
 }
 
 PAGE_LOADS_SECONDS = 10
+# The share of Recommend calls the recommendations binary fails on purpose.
+# The page still renders (degraded), so the marketplace's own SLI stays at 0.
+FAULT_ERROR_RATE = 0.2
 DEADLINE_SECONDS = 60
 
 
@@ -194,8 +199,11 @@ def stack(tmp_path_factory):
 
     processes = {}
     try:
+        # Some injected UNAVAILABLE answers, so the error-ratio queries and
+        # SLO rules see real server faults, not just zeros.
         processes["recommendations"] = _start("recommendations", [recommendations_bin], dict(
-            base_env, GRPC_ADDR=f"127.0.0.1:{ports['grpc']}", ADMIN_ADDR=f"127.0.0.1:{ports['rec_admin']}"), tmp)
+            base_env, GRPC_ADDR=f"127.0.0.1:{ports['grpc']}", ADMIN_ADDR=f"127.0.0.1:{ports['rec_admin']}",
+            FAULT_ERROR_RATE=str(FAULT_ERROR_RATE)), tmp)
         processes["marketplace"] = _start("marketplace", [marketplace_bin], dict(
             base_env, HTTP_ADDR=f"127.0.0.1:{ports['http']}", ADMIN_ADDR=f"127.0.0.1:{ports['mkt_admin']}",
             RECOMMENDATIONS_URL=f"http://127.0.0.1:{ports['grpc']}"), tmp)
@@ -229,7 +237,12 @@ def stack(tmp_path_factory):
             prometheus, 'sum(http_server_request_duration_seconds_count{job="marketplace", http_route="/"})') >= pages)
         _wait_until("the SLO rules to evaluate", lambda: len(_query(
             prometheus, "job:slo_availability_error:ratio_rate5m")) == 2)
-        yield {"prometheus": prometheus, "pages": pages, "logs": tmp}
+        yield {
+            "prometheus": prometheus, "pages": pages, "logs": tmp,
+            "bins": {"recommendations": recommendations_bin, "marketplace": marketplace_bin},
+            "admin": {"recommendations": ports["rec_admin"], "marketplace": ports["mkt_admin"]},
+            "env": base_env,
+        }
     finally:
         codes = {name: _stop(process) for name, process in reversed(processes.items())}
     for name in ("recommendations", "marketplace"):
@@ -319,11 +332,32 @@ def test_slo_rules_load_and_evaluate_on_real_metrics(stack):
     assert len(rules) >= 18, f"only {len(rules)} rules loaded"
     broken = [(r["name"], r.get("lastError")) for r in rules if r.get("health") != "ok"]
     assert not broken, broken
-    # 404s are the caller's fault: no budget spent, and 0 rather than no data.
     for record in ("job:slo_availability_error:ratio_rate5m", "job:slo_latency_slow:ratio_rate5m"):
         values = {s["metric"]["job"]: float(s["value"][1]) for s in _query(prometheus, record)}
         assert set(values) == {"recommendations", "marketplace"}, (record, values)
-        if "availability" in record:
-            assert values == {"recommendations": 0.0, "marketplace": 0.0}, values
+    availability = {s["metric"]["job"]: float(s["value"][1])
+                    for s in _query(prometheus, "job:slo_availability_error:ratio_rate5m")}
+    # Injected UNAVAILABLE answers are server faults and spend budget...
+    assert 0.5 * FAULT_ERROR_RATE < availability["recommendations"] < 2 * FAULT_ERROR_RATE, availability
+    # ...while the marketplace renders a degraded page (200) and 404s for
+    # unknown paths are the caller's fault: 0, not "no data".
+    assert availability["marketplace"] == 0.0, availability
     firing = _query(prometheus, 'ALERTS{alertstate="firing"}')
     assert not firing, f"alerts firing on a healthy system: {firing}"
+
+
+@pytest.mark.parametrize("service", ["recommendations", "marketplace"])
+def test_compose_healthcheck_command_reports_ready(stack, service):
+    """The exact healthcheck argv from docker-compose.yaml, with the image's
+    /usr/local/bin path mapped to the local binary: exit 0 against the
+    running service, non-zero when nothing answers."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
+    argv = compose["services"][service]["healthcheck"]["test"]
+    assert argv[0] == "CMD" and argv[1] == f"/usr/local/bin/{service}", argv
+    command = [stack["bins"][service], *argv[2:]]
+    ready = subprocess.run(command, env=dict(stack["env"], ADMIN_ADDR=f"127.0.0.1:{stack['admin'][service]}"),
+                           capture_output=True, timeout=30)
+    assert ready.returncode == 0, ready.stderr.decode()[-500:]
+    down = subprocess.run(command, env=dict(stack["env"], ADMIN_ADDR=f"127.0.0.1:{_free_port()}"),
+                          capture_output=True, timeout=30)
+    assert down.returncode != 0, "healthcheck passed with nothing listening"

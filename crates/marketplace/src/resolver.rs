@@ -104,3 +104,88 @@ pub(crate) async fn keep_resolved(
         current = resolved;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// A resolver whose answer the test changes.
+    #[derive(Clone)]
+    struct Scripted(Arc<Mutex<std::io::Result<Vec<SocketAddr>>>>);
+
+    impl Scripted {
+        fn new() -> Scripted {
+            Scripted(Arc::new(Mutex::new(Ok(Vec::new()))))
+        }
+
+        fn answer(&self, answer: std::io::Result<Vec<SocketAddr>>) {
+            *self.0.lock().unwrap() = answer;
+        }
+    }
+
+    impl Resolve for Scripted {
+        async fn resolve(&self, _host: &str, _port: u16) -> std::io::Result<Vec<SocketAddr>> {
+            match &*self.0.lock().unwrap() {
+                Ok(addrs) => Ok(addrs.clone()),
+                Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+            }
+        }
+    }
+
+    fn addr(last: u8) -> SocketAddr {
+        SocketAddr::from(([10, 0, 0, last], 50051))
+    }
+
+    fn describe(change: Change<SocketAddr, Endpoint>) -> String {
+        match change {
+            Change::Insert(addr, endpoint) => format!("+{addr} {}", endpoint.uri()),
+            Change::Remove(addr) => format!("-{addr}"),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn endpoints_follow_the_name_as_pods_come_and_go_and_survive_dns_failures() {
+        let resolver = Scripted::new();
+        resolver.answer(Ok(vec![addr(1), addr(2)]));
+        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+        let url: Uri = "http://recommendations.books.svc:50051".parse().unwrap();
+        tokio::spawn(keep_resolved(
+            resolver.clone(),
+            url,
+            Duration::from_secs(10),
+            Endpoint::from,
+            tx,
+        ));
+
+        let mut first = vec![
+            describe(rx.recv().await.unwrap()),
+            describe(rx.recv().await.unwrap()),
+        ];
+        first.sort();
+        assert_eq!(
+            first,
+            [
+                "+10.0.0.1:50051 http://10.0.0.1:50051/",
+                "+10.0.0.2:50051 http://10.0.0.2:50051/"
+            ]
+        );
+
+        // A pod is replaced: one leaves, one joins, at the next refresh.
+        resolver.answer(Ok(vec![addr(2), addr(3)]));
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert_eq!(describe(rx.recv().await.unwrap()), "-10.0.0.1:50051");
+        assert_eq!(
+            describe(rx.recv().await.unwrap()),
+            "+10.0.0.3:50051 http://10.0.0.3:50051/"
+        );
+
+        // DNS fails, then answers nothing: the pool is kept as it was.
+        resolver.answer(Err(std::io::Error::other("SERVFAIL")));
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        resolver.answer(Ok(vec![]));
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert!(rx.try_recv().is_err(), "a DNS failure changed the pool");
+    }
+}

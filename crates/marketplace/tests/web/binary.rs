@@ -1,21 +1,13 @@
 //! The built `marketplace` binary, run as an operator runs it.
 
-use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use testkit::process::free_port;
 
 use crate::helpers::{get, listed_titles, spawn_recommendations};
 
 const BIN: &str = env!("CARGO_BIN_EXE_marketplace");
-
-/// A port that was free a moment ago. The kernel rarely reuses it at once.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[test]
 fn help_documents_every_setting_with_its_variable() {

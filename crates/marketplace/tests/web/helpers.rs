@@ -2,25 +2,42 @@
 //! in-process on loopback, fetch pages, and stop them.
 
 use std::net::SocketAddr;
-use std::sync::Once;
 use std::time::Duration;
 
 use clap::Parser as _;
-use http_body_util::{BodyExt as _, Empty};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use lifecycle::{Shutdown, ShutdownController};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-/// Test logs go to a sink unless `TEST_LOG=1`.
-fn init_test_logs() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        if std::env::var_os("TEST_LOG").is_some() {
-            tracing_subscriber::fmt().with_test_writer().init();
-        }
-    });
+pub use testkit::http::{get, sample};
+use testkit::init_test_logs;
+use testkit::process::{Process, Spec, sibling_binary};
+
+/// The marketplace binary, built by cargo for this test target.
+pub const MARKETPLACE_BIN: &str = env!("CARGO_BIN_EXE_marketplace");
+
+/// The recommendations binary, built beside it by the workspace build.
+pub fn recommendations_bin() -> std::path::PathBuf {
+    sibling_binary(MARKETPLACE_BIN, "recommendations")
+}
+
+/// A marketplace process spec pointed at `recommendations`.
+pub fn marketplace_spec(recommendations: SocketAddr) -> Spec {
+    Spec::new(MARKETPLACE_BIN, "HTTP_ADDR")
+        .env("RECOMMENDATIONS_URL", format!("http://{recommendations}"))
+}
+
+/// Starts both binaries as processes, with `env` for both.
+pub async fn start_both(env: &[(&str, String)]) -> (Process, Process) {
+    let recommendations = Spec::new(recommendations_bin(), "GRPC_ADDR")
+        .envs(env)
+        .start()
+        .await;
+    let marketplace = marketplace_spec(recommendations.addr)
+        .envs(env)
+        .start()
+        .await;
+    (recommendations, marketplace)
 }
 
 fn unused_metrics() -> telemetry::Metrics {
@@ -95,29 +112,6 @@ pub async fn spawn_marketplace(recommendations: SocketAddr) -> Running<marketpla
         admin_addr,
         controller,
         server,
-    }
-}
-
-/// A fetched page.
-#[derive(Debug)]
-pub struct Page {
-    pub status: u16,
-    pub headers: http::HeaderMap,
-    pub body: String,
-}
-
-/// GETs `http://{addr}{path}` with a real HTTP client.
-pub async fn get(addr: SocketAddr, path: &str) -> Page {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<bytes::Bytes>>();
-    let uri: http::Uri = format!("http://{addr}{path}").parse().unwrap();
-    let response = client.get(uri).await.unwrap();
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    Page {
-        status,
-        headers,
-        body: String::from_utf8(body.to_vec()).unwrap(),
     }
 }
 

@@ -9,7 +9,6 @@
 
 mod binary;
 mod helpers;
-mod otlp;
 mod pages;
-mod processes;
+mod resilience;
 mod telemetry;

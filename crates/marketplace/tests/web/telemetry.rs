@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 use proto::v1::RecommendRequest;
 use proto::v1::recommendations_service_client::RecommendationsServiceClient;
 
-use crate::helpers::{get, listed_titles};
-use crate::otlp::{KIND_CLIENT, KIND_INTERNAL, KIND_SERVER, OtlpReceiver};
-use crate::processes::{free_port, start_both};
+use testkit::otlp::{KIND_CLIENT, KIND_INTERNAL, KIND_SERVER, OtlpReceiver};
+use testkit::process::free_port;
+
+use crate::helpers::{get, listed_titles, sample, start_both};
 
 /// Export settings that make batches leave within a fraction of a second.
 fn export_env(endpoint: String) -> Vec<(&'static str, String)> {
@@ -165,16 +166,6 @@ async fn a_not_found_call_logs_one_json_line_with_its_trace_id_also_over_otlp() 
 
     drop(marketplace);
     assert_eq!(recommendations.terminate().await, Some(0));
-}
-
-/// The sample count of one histogram series in a Prometheus exposition.
-fn sample(exposition: &str, series_prefix: &str, must_contain: &[&str]) -> Option<f64> {
-    exposition
-        .lines()
-        .filter(|line| line.starts_with(series_prefix))
-        .find(|line| must_contain.iter().all(|part| line.contains(part)))
-        .and_then(|line| line.rsplit(' ').next())
-        .and_then(|value| value.parse().ok())
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@
 #![allow(unreachable_pub)]
 
 mod binary;
+mod drain;
 mod health;
 mod helpers;
 mod legacy;

@@ -1,0 +1,195 @@
+//! The marketplace when Recommendations is down, slow, restarted, drained or
+//! replicated: the page degrades instead of failing, and recovers by itself.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use clap::Parser as _;
+use lifecycle::Shutdown;
+use marketplace::recommendations_client::{self, ClientSettings};
+use marketplace::resolver::Fixed;
+use proto::v1::BookCategory;
+use testkit::process::Spec;
+
+use crate::helpers::{get, listed_titles, marketplace_spec, recommendations_bin, sample};
+
+const NOTICE: &str = "Recommendations are unavailable right now";
+
+#[tokio::test]
+async fn readiness_ignores_recommendations_and_fails_during_the_own_drain() {
+    let recommendations = Spec::new(recommendations_bin(), "GRPC_ADDR").start().await;
+    let mut marketplace = marketplace_spec(recommendations.addr)
+        .env("SHUTDOWN_DELAY", "2s")
+        .start()
+        .await;
+    assert_eq!(get(marketplace.admin_addr, "/readyz").await.status, 200);
+
+    assert_eq!(recommendations.terminate().await, Some(0));
+    // A soft dependency: failing readiness on it would cascade.
+    assert_eq!(get(marketplace.admin_addr, "/readyz").await.status, 200);
+
+    marketplace.signal("TERM");
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(get(marketplace.admin_addr, "/readyz").await.status, 503);
+    assert_eq!(get(marketplace.admin_addr, "/healthz").await.status, 200);
+    // Still serving pages during the delay.
+    assert_eq!(get(marketplace.addr, "/").await.status, 200);
+    let (code, took) = marketplace.wait_exit(Duration::from_secs(10)).await;
+    assert_eq!(code, Some(0));
+    assert!(
+        took > Duration::from_millis(1500),
+        "the delay was skipped: {took:?}"
+    );
+}
+
+#[tokio::test]
+async fn with_recommendations_stopped_the_page_degrades_then_recovers_on_restart() {
+    let recommendations_spec = Spec::new(recommendations_bin(), "GRPC_ADDR");
+    let recommendations = recommendations_spec.start().await;
+    let marketplace = marketplace_spec(recommendations.addr).start().await;
+    assert_eq!(
+        listed_titles(&get(marketplace.addr, "/").await.body).len(),
+        3
+    );
+
+    assert_eq!(recommendations.terminate().await, Some(0));
+    for _ in 0..3 {
+        let started = Instant::now();
+        let page = get(marketplace.addr, "/").await;
+        assert!(
+            started.elapsed() < Duration::from_millis(1500),
+            "took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains(NOTICE), "{}", page.body);
+        assert!(page.body.contains("<title>Online Books For You</title>"));
+    }
+    let metrics = get(marketplace.admin_addr, "/metrics").await.body;
+    let fallbacks = sample(
+        &metrics,
+        "marketplace_recommendations_fallback_total{",
+        &["UNAVAILABLE"],
+    );
+    assert_eq!(fallbacks, Some(3.0), "{metrics}");
+
+    // Back on the same port: the same channel reconnects, no restart.
+    let _recommendations = recommendations_spec.start().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let page = get(marketplace.addr, "/").await;
+        if listed_titles(&page.body).len() == 3 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "books never came back:\n{}",
+            page.body
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn with_recommendations_slow_the_page_renders_within_the_deadline_and_logs_its_trace() {
+    let recommendations = Spec::new(recommendations_bin(), "GRPC_ADDR")
+        .env("FAULT_LATENCY", "5s")
+        .start()
+        .await;
+    let marketplace = marketplace_spec(recommendations.addr).start().await;
+
+    let started = Instant::now();
+    let page = get(marketplace.addr, "/").await;
+    let took = started.elapsed();
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(NOTICE), "{}", page.body);
+    assert!(took < Duration::from_millis(1500), "took {took:?}");
+
+    let traceresponse = page.headers["traceresponse"].to_str().unwrap();
+    let trace_id = traceresponse.split('-').nth(1).unwrap();
+    let warnings: Vec<_> = marketplace
+        .log_lines()
+        .into_iter()
+        .filter(|l| l["message"] == "recommendations unavailable; rendering the page without them")
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert_eq!(warnings[0]["trace_id"], trace_id);
+    let metrics = get(marketplace.admin_addr, "/metrics").await.body;
+    let deadline = [
+        "rpc_method=\"Recommend\"",
+        "rpc_response_status_code=\"DEADLINE_EXCEEDED\"",
+    ];
+    assert_eq!(
+        sample(
+            &metrics,
+            "rpc_client_call_duration_seconds_count{",
+            &deadline
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
+}
+
+/// Starts Recommendations in-process with a one-book catalogue, so answers
+/// tell which instance gave them.
+async fn instance_with_book(id: i32) -> std::net::SocketAddr {
+    let path = std::env::temp_dir().join(format!("instance-{}-{id}.json", std::process::id()));
+    let json = format!(r#"[{{"id": {id}, "title": "Book {id}", "category": "MYSTERY"}}]"#);
+    std::fs::write(&path, json).unwrap();
+    let config = recommendations::Config::parse_from([
+        "recommendations",
+        "--catalog-path",
+        path.to_str().unwrap(),
+    ]);
+    let listeners = recommendations::Listeners {
+        grpc: tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        admin: tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+    };
+    let addr = listeners.grpc.local_addr().unwrap();
+    let (shutdown, controller) = Shutdown::new(Duration::from_secs(1));
+    tokio::spawn(recommendations::run(
+        config,
+        listeners,
+        shutdown,
+        telemetry::Metrics::detached(),
+    ));
+    // Keep the instance running for the rest of the test.
+    std::mem::forget(controller);
+    addr
+}
+
+#[tokio::test]
+async fn calls_are_spread_over_every_resolved_instance() {
+    let addrs = vec![
+        instance_with_book(101).await,
+        instance_with_book(102).await,
+        instance_with_book(103).await,
+    ];
+    let settings = ClientSettings {
+        url: "http://recommendations.test:50051".parse().unwrap(),
+        deadline: Duration::from_secs(2),
+        connect_timeout: Duration::from_secs(1),
+        resolve_interval: Duration::from_secs(60),
+    };
+    let client = recommendations_client::connect(&settings, Fixed(addrs));
+    let mut answers: HashMap<i32, usize> = HashMap::new();
+    for _ in 0..90 {
+        let books = recommendations_client::recommend(
+            &client,
+            settings.deadline,
+            1,
+            BookCategory::Mystery,
+            1,
+        )
+        .await
+        .unwrap();
+        *answers.entry(books[0].id).or_default() += 1;
+    }
+    for id in [101, 102, 103] {
+        let share = answers.get(&id).copied().unwrap_or(0);
+        assert!(
+            share >= 10,
+            "instance {id} got {share} of 90 calls: {answers:?}"
+        );
+    }
+}

@@ -1,0 +1,159 @@
+//! Service binaries as real processes: separate telemetry, real signals, real
+//! stdout. Each runs on loopback ports and is killed if a test drops it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+/// Another binary of the workspace, found beside `own_binary` (a test's
+/// `env!("CARGO_BIN_EXE_...")`): the workspace build puts them together.
+pub fn sibling_binary(own_binary: &str, name: &str) -> PathBuf {
+    let path = PathBuf::from(own_binary).with_file_name(name);
+    assert!(
+        path.exists(),
+        "{} missing: build the workspace's binaries first",
+        path.display()
+    );
+    path
+}
+
+/// A port that was free a moment ago. The kernel rarely reuses it at once.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A free loopback address.
+pub fn free_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], free_port()))
+}
+
+/// What to start: a binary, the variable naming its service address, and
+/// extra environment. The environment is otherwise cleared, so nothing from
+/// the developer's shell leaks in.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub binary: PathBuf,
+    pub addr_var: &'static str,
+    pub addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    pub env: Vec<(String, String)>,
+}
+
+impl Spec {
+    pub fn new(binary: impl AsRef<Path>, addr_var: &'static str) -> Spec {
+        Spec {
+            binary: binary.as_ref().to_owned(),
+            addr_var,
+            addr: free_addr(),
+            admin_addr: free_addr(),
+            env: vec![
+                ("SHUTDOWN_DELAY".into(), "0s".into()),
+                ("RUST_LOG".into(), "info".into()),
+            ],
+        }
+    }
+
+    pub fn env(mut self, name: &str, value: impl Into<String>) -> Spec {
+        self.env.retain(|(n, _)| n != name);
+        self.env.push((name.to_owned(), value.into()));
+        self
+    }
+
+    pub fn envs(mut self, vars: &[(&str, String)]) -> Spec {
+        for (name, value) in vars {
+            self = self.env(name, value.clone());
+        }
+        self
+    }
+
+    /// Starts the process and waits until its service port accepts.
+    pub async fn start(&self) -> Process {
+        let stdout = std::env::temp_dir().join(format!(
+            "{}-{}-{}.log",
+            self.binary.file_name().unwrap().to_string_lossy(),
+            std::process::id(),
+            self.addr.port()
+        ));
+        let mut command = tokio::process::Command::new(&self.binary);
+        command
+            .env_clear()
+            .env(self.addr_var, self.addr.to_string())
+            .env("ADMIN_ADDR", self.admin_addr.to_string())
+            .stdout(std::fs::File::create(&stdout).unwrap())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        for (name, value) in &self.env {
+            command.env(name, value);
+        }
+        let child = command.spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while tokio::net::TcpStream::connect(self.addr).await.is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "{} never listened on {}",
+                self.binary.display(),
+                self.addr
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Process {
+            child,
+            addr: self.addr,
+            admin_addr: self.admin_addr,
+            stdout,
+        }
+    }
+}
+
+/// A running service process whose stdout goes to a file.
+pub struct Process {
+    pub child: tokio::process::Child,
+    pub addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    stdout: PathBuf,
+}
+
+impl Process {
+    /// The JSON log lines written so far. Every line must be JSON.
+    pub fn log_lines(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.stdout)
+            .unwrap()
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+            })
+            .collect()
+    }
+
+    /// Sends a signal by name (`TERM`, `INT`).
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().expect("the process is running").to_string();
+        let sent = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -{name} {pid} failed");
+    }
+
+    /// Waits (at most `limit`) for the exit; returns the code and how long it
+    /// took.
+    pub async fn wait_exit(&mut self, limit: Duration) -> (Option<i32>, Duration) {
+        let started = Instant::now();
+        let status = tokio::time::timeout(limit, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("still running after {limit:?}"))
+            .unwrap();
+        (status.code(), started.elapsed())
+    }
+
+    /// SIGTERM, then the exit code.
+    pub async fn terminate(mut self) -> Option<i32> {
+        self.signal("TERM");
+        self.wait_exit(Duration::from_secs(30)).await.0
+    }
+}
