@@ -39,6 +39,12 @@ pub struct Config {
     #[arg(long, env = "RECOMMENDATIONS_RESOLVE_INTERVAL", default_value = "10s", value_parser = humantime::parse_duration)]
     pub recommendations_resolve_interval: Duration,
 
+    /// In development, a link from each page to its trace: a URL with
+    /// `{trace_id}` where the id goes, e.g. a Grafana Explore URL. Unset, the
+    /// page shows only the trace id.
+    #[arg(long, env = "TRACE_LINK_TEMPLATE", value_parser = parse_trace_link_template)]
+    pub trace_link_template: Option<String>,
+
     #[command(flatten)]
     pub shutdown: ShutdownArgs,
 
@@ -56,6 +62,17 @@ fn parse_service_url(value: &str) -> Result<Uri, String> {
     }
 }
 
+/// Accepts http(s) URLs that contain `{trace_id}`.
+fn parse_trace_link_template(value: &str) -> Result<String, String> {
+    if !value.contains("{trace_id}") {
+        return Err("must contain {trace_id}".to_owned());
+    }
+    if !(value.starts_with("http://") || value.starts_with("https://")) {
+        return Err("must be an http(s) URL".to_owned());
+    }
+    Ok(value.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +84,12 @@ mod tests {
         assert!(parse_service_url("localhost:50051").is_err());
         assert!(parse_service_url("ftp://host").is_err());
         assert!(parse_service_url("http://").is_err());
+    }
+
+    #[test]
+    fn trace_link_templates_need_the_placeholder() {
+        assert!(parse_trace_link_template("http://grafana:3000/explore?q={trace_id}").is_ok());
+        assert!(parse_trace_link_template("http://grafana:3000/explore").is_err());
+        assert!(parse_trace_link_template("javascript:alert({trace_id})").is_err());
     }
 }

@@ -24,6 +24,8 @@ pub struct AppState {
     pub recommendations: Client,
     /// The budget of one recommendation call, retries included.
     pub recommendations_deadline: Duration,
+    /// `TRACE_LINK_TEMPLATE`: where a page's trace can be opened.
+    pub trace_link_template: Option<String>,
 }
 
 /// Why the service stopped with an error.
@@ -82,6 +84,7 @@ pub async fn run(
     let state = AppState {
         recommendations: recommendations_client::connect(&settings, resolver::Dns),
         recommendations_deadline: config.recommendations_deadline,
+        trace_link_template: config.trace_link_template.clone(),
     };
     tracing::info!(recommendations_url = %config.recommendations_url, "recommendations client configured");
     lifecycle::log_addresses("marketplace serving", &listeners.http, &listeners.admin);

@@ -23,6 +23,22 @@ struct IndexPage {
     /// `None` when Recommendations could not answer: the page still renders,
     /// with a notice in place of the list.
     books: Option<Vec<BookRecommendation>>,
+    /// This page load's trace, shown in the footer.
+    trace: Option<TraceLink>,
+}
+
+/// A page's own trace id, and where to open it (in development).
+struct TraceLink {
+    id: String,
+    url: Option<String>,
+}
+
+impl TraceLink {
+    fn current(template: Option<&str>) -> Option<TraceLink> {
+        let id = telemetry::current_trace_id()?;
+        let url = template.map(|t| t.replace("{trace_id}", &id));
+        Some(TraceLink { id, url })
+    }
 }
 
 #[derive(Template)]
@@ -57,7 +73,8 @@ pub async fn index(State(state): State<AppState>) -> Response {
             None
         }
     };
-    render(StatusCode::OK, &IndexPage { books })
+    let trace = TraceLink::current(state.trace_link_template.as_deref());
+    render(StatusCode::OK, &IndexPage { books, trace })
 }
 
 /// Every unmatched route: a 404 page.
@@ -86,6 +103,7 @@ mod tests {
                 id: 1,
                 title: "<script>alert('x')</script> & co".to_owned(),
             }]),
+            trace: None,
         };
         let html = page.render().unwrap();
         assert!(!html.contains("<script>alert"), "{html}");
@@ -96,8 +114,35 @@ mod tests {
     }
 
     #[test]
+    fn the_footer_shows_the_trace_id_and_an_escaped_link() {
+        let page = IndexPage {
+            books: Some(vec![]),
+            trace: Some(TraceLink {
+                id: "4bf92f3577b34da6a3ce929d0e0e4736".to_owned(),
+                url: Some(
+                    "http://grafana:3000/explore?a=1&b=4bf92f3577b34da6a3ce929d0e0e4736".to_owned(),
+                ),
+            }),
+        };
+        let html = page.render().unwrap();
+        assert!(
+            html.contains(r#"<code id="trace-id">4bf92f3577b34da6a3ce929d0e0e4736</code>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains("explore?a=1&#38;b=4bf92f3577b34da6a3ce929d0e0e4736"),
+            "{html}"
+        );
+    }
+
+    #[test]
     fn without_books_the_page_shows_a_notice() {
-        let html = IndexPage { books: None }.render().unwrap();
+        let html = IndexPage {
+            books: None,
+            trace: None,
+        }
+        .render()
+        .unwrap();
         assert!(html.contains("<title>Online Books For You</title>"));
         assert!(html.contains("Recommendations are unavailable right now"));
         assert!(!html.contains("<li>"));

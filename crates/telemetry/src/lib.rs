@@ -85,6 +85,18 @@ impl Drop for Telemetry {
     }
 }
 
+/// The trace id of the current span, if it has one: for pages that show
+/// their own trace id, and for links to the trace.
+pub fn current_trace_id() -> Option<String> {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let context = tracing::Span::current().context();
+    let span_context = context.span().span_context().clone();
+    span_context
+        .is_valid()
+        .then(|| span_context.trace_id().to_string())
+}
+
 /// Targets whose logs never go out over OTLP: the exporter's own transport,
 /// which would otherwise log about itself in a loop.
 const EXPORT_LOOP_TARGETS: &[&str] = &[

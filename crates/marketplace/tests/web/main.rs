@@ -8,6 +8,7 @@
 #![allow(unreachable_pub)]
 
 mod binary;
+mod browser;
 mod helpers;
 mod pages;
 mod resilience;
