@@ -111,7 +111,7 @@ async fn main() -> ExitCode {
             counts.skipped.fetch_add(1, Ordering::Relaxed);
             continue;
         };
-        let path = if config.bad_path_every > 0 && n % config.bad_path_every == 0 {
+        let path = if config.bad_path_every > 0 && n.is_multiple_of(config.bad_path_every) {
             format!("/no-such-page/{:08x}", rand::rng().random::<u32>())
         } else {
             "/".to_owned()
