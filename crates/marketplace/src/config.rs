@@ -46,6 +46,9 @@ pub struct Config {
     pub trace_link_template: Option<String>,
 
     #[command(flatten)]
+    pub tls: tls::ClientTlsArgs,
+
+    #[command(flatten)]
     pub shutdown: ShutdownArgs,
 
     #[command(subcommand)]

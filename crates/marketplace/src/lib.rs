@@ -35,6 +35,10 @@ pub enum Error {
     Http(#[source] std::io::Error),
     #[error("admin server failed")]
     Admin(#[source] std::io::Error),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    #[error("invalid recommendations client configuration")]
+    Client(#[from] tonic::transport::Error),
 }
 
 /// The sockets the service serves on, bound by the caller so tests can use
@@ -80,9 +84,10 @@ pub async fn run(
         deadline: config.recommendations_deadline,
         connect_timeout: config.recommendations_connect_timeout,
         resolve_interval: config.recommendations_resolve_interval,
+        tls: config.tls.load(&config.recommendations_url)?,
     };
     let state = AppState {
-        recommendations: recommendations_client::connect(&settings, resolver::Dns),
+        recommendations: recommendations_client::connect(&settings, resolver::Dns)?,
         recommendations_deadline: config.recommendations_deadline,
         trace_link_template: config.trace_link_template.clone(),
     };

@@ -19,7 +19,7 @@ use proto::v1::{BookCategory, BookRecommendation, RecommendRequest};
 use rand::RngExt as _;
 use telemetry::{GrpcClientLayer, GrpcClientService};
 use tonic::Code;
-use tonic::transport::{Channel, Endpoint, Uri};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint, Uri};
 
 use crate::resolver::{self, Resolve};
 
@@ -34,6 +34,9 @@ pub struct ClientSettings {
     pub deadline: Duration,
     pub connect_timeout: Duration,
     pub resolve_interval: Duration,
+    /// TLS (and the client certificate, for mutual TLS) when the URL is
+    /// https.
+    pub tls: Option<ClientTlsConfig>,
 }
 
 /// Retries after the first attempt, at most.
@@ -46,13 +49,27 @@ const BASE_BACKOFF: Duration = Duration::from_millis(20);
 const MIN_ATTEMPT: Duration = Duration::from_millis(10);
 
 /// Makes the shared client: a balancing channel fed by `resolver`, wrapped in
-/// the telemetry client layer. Must run inside the tokio runtime.
-pub fn connect(settings: &ClientSettings, resolver: impl Resolve) -> Client {
+/// the telemetry client layer. Must run inside the tokio runtime. Fails only
+/// on a TLS configuration tonic rejects.
+pub fn connect(
+    settings: &ClientSettings,
+    resolver: impl Resolve,
+) -> Result<Client, tonic::transport::Error> {
     let (channel, changes) = Channel::balance_channel(16);
     let connect_timeout = settings.connect_timeout;
     let deadline = settings.deadline;
+    let tls = settings.tls.clone();
+    // Fail at start-up on a TLS configuration tonic rejects, rather than
+    // skipping every endpoint later.
+    if let Some(tls) = &tls {
+        Endpoint::from(settings.url.clone()).tls_config(tls.clone())?;
+    }
     let endpoint = move |uri: Uri| {
-        Endpoint::from(uri)
+        let endpoint = match &tls {
+            Some(tls) => Endpoint::from(uri).tls_config(tls.clone())?,
+            None => Endpoint::from(uri),
+        };
+        Ok(endpoint
             .connect_timeout(connect_timeout)
             // The server-side limit, as a backstop to `grpc-timeout`.
             .timeout(deadline)
@@ -60,7 +77,7 @@ pub fn connect(settings: &ClientSettings, resolver: impl Resolve) -> Client {
             // Find dead peers (a pod gone without a FIN) between calls.
             .http2_keep_alive_interval(Duration::from_secs(30))
             .keep_alive_timeout(Duration::from_secs(10))
-            .keep_alive_while_idle(true)
+            .keep_alive_while_idle(true))
     };
     tokio::spawn(resolver::keep_resolved(
         resolver,
@@ -72,7 +89,7 @@ pub fn connect(settings: &ClientSettings, resolver: impl Resolve) -> Client {
     let channel = tower::ServiceBuilder::new()
         .layer(GrpcClientLayer::new())
         .service(channel);
-    RecommendationsServiceClient::new(channel)
+    Ok(RecommendationsServiceClient::new(channel))
 }
 
 fn retryable(code: Code) -> bool {

@@ -51,7 +51,7 @@ pub(crate) async fn keep_resolved(
     resolver: impl Resolve,
     url: Uri,
     interval: Duration,
-    endpoint: impl Fn(Uri) -> Endpoint + Send + 'static,
+    endpoint: impl Fn(Uri) -> Result<Endpoint, tonic::transport::Error> + Send + 'static,
     changes: Sender<Change<SocketAddr, Endpoint>>,
 ) {
     let host = url
@@ -90,11 +90,14 @@ pub(crate) async fn keep_resolved(
                 Ok(uri) => uri,
                 Err(_) => continue,
             };
-            if changes
-                .send(Change::Insert(*new, endpoint(uri)))
-                .await
-                .is_err()
-            {
+            let endpoint = match endpoint(uri) {
+                Ok(endpoint) => endpoint,
+                Err(error) => {
+                    tracing::error!(address = %new, %error, "cannot configure an endpoint; skipping it");
+                    continue;
+                }
+            };
+            if changes.send(Change::Insert(*new, endpoint)).await.is_err() {
                 return;
             }
         }
@@ -155,7 +158,7 @@ mod tests {
             resolver.clone(),
             url,
             Duration::from_secs(10),
-            Endpoint::from,
+            |uri: Uri| Ok(Endpoint::from(uri)),
             tx,
         ));
 

@@ -43,6 +43,9 @@ pub struct Config {
     pub fault_error_rate: f64,
 
     #[command(flatten)]
+    pub tls: tls::ServerTlsArgs,
+
+    #[command(flatten)]
     pub shutdown: ShutdownArgs,
 
     #[command(subcommand)]

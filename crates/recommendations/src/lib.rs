@@ -52,6 +52,8 @@ pub const SERVICE_NAMES: [&str; 2] = [
 pub enum Error {
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     #[error("failed to build the reflection service")]
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("gRPC server failed")]
@@ -124,6 +126,8 @@ pub async fn run(
     shutdown: Shutdown,
     metrics: Metrics,
 ) -> Result<(), Error> {
+    let tls = config.tls.load()?;
+    tracing::info!(tls = ?config.tls.mode(), "gRPC transport security");
     let faults = config.faults();
     if faults.is_active() {
         tracing::warn!(
@@ -145,7 +149,11 @@ pub async fn run(
 
     lifecycle::log_addresses("recommendations serving", &listeners.grpc, &listeners.admin);
     let stopping = shutdown.clone();
-    let grpc = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls)?;
+    }
+    let grpc = builder
         // Limits, set explicitly rather than left to defaults. No
         // `max_connection_age`: tonic panics without a grace period, and
         // client-side balancing re-resolves on its own.

@@ -7,6 +7,7 @@
 
 pub mod http;
 pub mod otlp;
+pub mod pki;
 pub mod process;
 
 /// Test logs go to a sink unless `TEST_LOG=1`.

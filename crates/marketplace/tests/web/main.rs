@@ -13,3 +13,4 @@ mod helpers;
 mod pages;
 mod resilience;
 mod telemetry;
+mod tls;

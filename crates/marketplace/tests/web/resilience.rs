@@ -170,8 +170,9 @@ async fn calls_are_spread_over_every_resolved_instance() {
         deadline: Duration::from_secs(2),
         connect_timeout: Duration::from_secs(1),
         resolve_interval: Duration::from_secs(60),
+        tls: None,
     };
-    let client = recommendations_client::connect(&settings, Fixed(addrs));
+    let client = recommendations_client::connect(&settings, Fixed(addrs)).unwrap();
     let mut answers: HashMap<i32, usize> = HashMap::new();
     for _ in 0..90 {
         let books = recommendations_client::recommend(

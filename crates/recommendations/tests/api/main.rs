@@ -13,4 +13,5 @@ mod health;
 mod helpers;
 mod legacy;
 mod raw;
+mod tls;
 mod v1;
