@@ -39,6 +39,11 @@ pub struct Config {
     #[arg(long, env = "RECOMMENDATIONS_RESOLVE_INTERVAL", default_value = "10s", value_parser = humantime::parse_duration)]
     pub recommendations_resolve_interval: Duration,
 
+    /// A client must send a request's headers within this time, or the
+    /// connection is closed (the slowloris defence).
+    #[arg(long, env = "HTTP_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub http_header_read_timeout: Duration,
+
     /// In development, a link from each page to its trace: a URL with
     /// `{trace_id}` where the id goes, e.g. a Grafana Explore URL. Unset, the
     /// page shows only the trace id.

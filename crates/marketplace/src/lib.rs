@@ -93,12 +93,11 @@ pub async fn run(
     };
     tracing::info!(recommendations_url = %config.recommendations_url, "recommendations client configured");
     lifecycle::log_addresses("marketplace serving", &listeners.http, &listeners.admin);
-    let http = lifecycle::http::serve(
-        listeners.http,
-        router(state),
-        HttpLimits::default(),
-        shutdown.clone(),
-    );
+    let limits = HttpLimits {
+        header_read_timeout: config.http_header_read_timeout,
+        ..HttpLimits::default()
+    };
+    let http = lifecycle::http::serve(listeners.http, router(state), limits, shutdown.clone());
     let admin = lifecycle::admin::serve(listeners.admin, shutdown, metrics);
     let (http, admin) = tokio::join!(http, admin);
     http.map_err(Error::Http)?;

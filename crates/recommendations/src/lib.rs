@@ -28,6 +28,9 @@ use crate::recommender::Recommender;
 /// Concurrent HTTP/2 streams per connection.
 const MAX_CONCURRENT_STREAMS: u32 = 256;
 
+/// Client-reset streams not yet served, before the client gets GOAWAY.
+const MAX_PENDING_ACCEPT_RESETS: usize = 50;
+
 /// Streams a client may make the server reset before it gets GOAWAY.
 const MAX_LOCAL_ERROR_RESETS: usize = 1024;
 
@@ -159,7 +162,11 @@ pub async fn run(
         // client-side balancing re-resolves on its own.
         .timeout(config.grpc_request_timeout)
         .max_concurrent_streams(Some(MAX_CONCURRENT_STREAMS))
-        // tonic 0.14 turns off h2's rapid-reset defence; turn it back on.
+        // HTTP/2 reset floods: streams a client opens and cancels before
+        // they are served (CVE-2023-44487), and streams a client makes the
+        // server reset (tonic 0.14 turns h2's limit off; it is back on).
+        // Past either, the client gets GOAWAY.
+        .http2_max_pending_accept_reset_streams(Some(MAX_PENDING_ACCEPT_RESETS))
         .http2_max_local_error_reset_streams(Some(MAX_LOCAL_ERROR_RESETS))
         .http2_max_header_list_size(Some(MAX_HEADER_LIST_BYTES))
         .http2_keepalive_interval(Some(Duration::from_secs(30)))

@@ -158,4 +158,47 @@ mod tests {
             Err(RecommendError::CategoryNotFound)
         );
     }
+
+    mod properties {
+        use std::collections::HashSet;
+
+        use proptest::prelude::*;
+
+        use super::super::*;
+        use crate::catalog::Category;
+
+        proptest! {
+            #[test]
+            fn limits_are_accepted_exactly_from_0_to_the_cap(max_results in any::<i32>()) {
+                match ResultLimit::parse(max_results) {
+                    Ok(limit) => {
+                        prop_assert!((0..=MAX_RESULTS_LIMIT).contains(&max_results));
+                        prop_assert!((1..=MAX_RESULTS_LIMIT as usize).contains(&limit.get()));
+                    }
+                    Err(error) => {
+                        prop_assert!(!(0..=MAX_RESULTS_LIMIT).contains(&max_results));
+                        prop_assert_eq!(error, RecommendError::MaxResultsOutOfRange(max_results));
+                    }
+                }
+            }
+
+            #[test]
+            fn answers_are_distinct_books_of_the_category_never_more_than_asked(
+                max_results in 0..=MAX_RESULTS_LIMIT,
+                category in prop::sample::select(Category::ALL.to_vec()),
+            ) {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_time()
+                    .build()
+                    .unwrap();
+                let recommender = Recommender::new(Catalog::embedded());
+                let limit = ResultLimit::parse(max_results).unwrap();
+                let books = runtime.block_on(recommender.recommend(category, limit)).unwrap();
+                prop_assert_eq!(books.len(), limit.get().min(3));
+                let ids: HashSet<i32> = books.iter().map(|b| b.id).collect();
+                prop_assert_eq!(ids.len(), books.len());
+                prop_assert!(books.iter().all(|b| b.category == category));
+            }
+        }
+    }
 }

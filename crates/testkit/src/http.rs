@@ -39,3 +39,21 @@ pub fn sample(exposition: &str, series_prefix: &str, must_contain: &[&str]) -> O
         .and_then(|line| line.rsplit(' ').next())
         .and_then(|value| value.parse().ok())
 }
+
+/// Sends raw bytes on a fresh TCP connection and returns everything the
+/// server sends back until it closes or `wait` passes: for requests no
+/// well-behaved client would make.
+pub async fn raw_exchange(addr: SocketAddr, request: &[u8], wait: std::time::Duration) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // The server may answer and close before it has read everything.
+    let _ = stream.write_all(request).await;
+    let mut response = Vec::new();
+    let _ = tokio::time::timeout(wait, stream.read_to_end(&mut response)).await;
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+/// The status code of a raw HTTP/1.1 response, if it has one.
+pub fn status_of(response: &str) -> Option<u16> {
+    response.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
+}

@@ -10,6 +10,7 @@
 mod binary;
 mod browser;
 mod helpers;
+mod hostile;
 mod pages;
 mod resilience;
 mod telemetry;

@@ -11,6 +11,7 @@ mod binary;
 mod drain;
 mod health;
 mod helpers;
+mod hostile;
 mod legacy;
 mod raw;
 mod tls;

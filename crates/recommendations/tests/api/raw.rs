@@ -10,7 +10,7 @@ use crate::helpers::{SERVING, spawn_app};
 
 /// A codec that sends and receives message bytes untouched.
 #[derive(Debug, Clone, Copy, Default)]
-struct RawCodec;
+pub struct RawCodec;
 
 impl Codec for RawCodec {
     type Encode = Vec<u8>;
@@ -48,7 +48,7 @@ impl Decoder for RawCodec {
     }
 }
 
-async fn call_raw(
+pub async fn call_raw(
     channel: Channel,
     path: &'static str,
     body: Vec<u8>,
