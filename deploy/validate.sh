@@ -18,6 +18,7 @@ cd "$(dirname "$0")/.."
 # The oldest Kubernetes these manifests promise to work on.
 K8S_VERSION=1.30.0
 RENDERED=.tmp/k8s-rendered.yaml
+RENDERED_MTLS=.tmp/k8s-mtls-rendered.yaml
 
 step() { printf '\n=== %s\n' "$*"; }
 
@@ -60,17 +61,20 @@ if [ -z "${RECOMMENDATIONS_BIN:-}${MARKETPLACE_BIN:-}" ] &&
   cargo build --locked --bins
 fi
 
-run "compose: schema (compose-spec)" \
-  .venv/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yaml
+run "compose: schema (compose-spec), base and mTLS overlay" \
+  .venv/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yaml docker-compose.mtls.yaml
 
 mkdir -p "$(dirname "$RENDERED")"
-render() { kubectl kustomize deploy/k8s >"$RENDERED" && echo "rendered $(grep -c '^kind:' "$RENDERED") objects to $RENDERED"; }
-run "k8s: kustomize build" render
+# render DIR OUT: kustomize build of DIR into OUT.
+render() { kubectl kustomize "$1" >"$2" && echo "rendered $(grep -c '^kind:' "$2") objects to $2"; }
 k8s_validate() {
-  .venv/bin/kubernetes-validate --strict --quiet -k "$K8S_VERSION" "$RENDERED" &&
-    echo "all $(grep -c '^kind:' "$RENDERED") objects valid against Kubernetes $K8S_VERSION (strict)"
+  .venv/bin/kubernetes-validate --strict --quiet -k "$K8S_VERSION" "$1" &&
+    echo "all $(grep -c '^kind:' "$1") objects valid against Kubernetes $K8S_VERSION (strict)"
 }
-run "k8s: schemas, strict, Kubernetes $K8S_VERSION" k8s_validate
+run "k8s: kustomize build" render deploy/k8s "$RENDERED"
+run "k8s: schemas, strict, Kubernetes $K8S_VERSION" k8s_validate "$RENDERED"
+run "k8s mTLS overlay: kustomize build" render deploy/k8s/overlays/mtls "$RENDERED_MTLS"
+run "k8s mTLS overlay: schemas, strict, Kubernetes $K8S_VERSION" k8s_validate "$RENDERED_MTLS"
 
 run "prometheus: promtool check config" \
   promtool check config deploy/prometheus/prometheus.yml
@@ -83,7 +87,7 @@ run "prometheus: promtool test rules (SLO alerts)" \
   promtool test rules deploy/prometheus/rules/*_test.yml
 
 run "cross-file checks" \
-  env K8S_RENDERED="$RENDERED" .venv/bin/python -m pytest -q deploy/checks/test_cross_files.py
+  env K8S_RENDERED="$RENDERED" K8S_MTLS_RENDERED="$RENDERED_MTLS" .venv/bin/python -m pytest -q deploy/checks/test_cross_files.py
 run "dashboards and SLO rules vs. real services and Prometheus" \
   .venv/bin/python -m pytest -q -rs deploy/checks/test_native_prometheus.py
 

@@ -29,17 +29,26 @@ def collector():
     return yaml.safe_load((ROOT / "deploy/otel-collector/config.yaml").read_text())
 
 
-@pytest.fixture(scope="session")
-def k8s_objects():
-    """The kustomize output, from K8S_RENDERED if validate.sh already rendered
-    it, else rendered here."""
-    rendered = os.environ.get("K8S_RENDERED")
+def _kustomize(env_var, directory):
+    """The kustomize output of `directory`, from `env_var`'s file if
+    validate.sh already rendered it, else rendered here."""
+    rendered = os.environ.get(env_var)
     if rendered:
         text = Path(rendered).read_text()
     else:
         kubectl = os.environ.get("KUBECTL", "kubectl")
         text = subprocess.run(
-            [kubectl, "kustomize", str(ROOT / "deploy/k8s")],
+            [kubectl, "kustomize", str(ROOT / directory)],
             check=True, capture_output=True, text=True, timeout=60,
         ).stdout
     return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+@pytest.fixture(scope="session")
+def k8s_objects():
+    return _kustomize("K8S_RENDERED", "deploy/k8s")
+
+
+@pytest.fixture(scope="session")
+def k8s_mtls_objects():
+    return _kustomize("K8S_MTLS_RENDERED", "deploy/k8s/overlays/mtls")
