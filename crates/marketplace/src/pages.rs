@@ -77,6 +77,12 @@ pub async fn index(State(state): State<AppState>) -> Response {
     render(StatusCode::OK, &IndexPage { books, trace })
 }
 
+/// Renders the home page for `books` with no trace footer: for the bare
+/// benchmark baseline, which must do the same page work minus telemetry.
+pub fn index_page(books: Option<Vec<BookRecommendation>>) -> Response {
+    render(StatusCode::OK, &IndexPage { books, trace: None })
+}
+
 /// Every unmatched route: a 404 page.
 pub async fn not_found() -> Response {
     render(StatusCode::NOT_FOUND, &NotFoundPage)

@@ -55,6 +55,17 @@ pub fn connect(
     settings: &ClientSettings,
     resolver: impl Resolve,
 ) -> Result<Client, tonic::transport::Error> {
+    let channel = tower::ServiceBuilder::new()
+        .layer(GrpcClientLayer::new())
+        .service(channel(settings, resolver)?);
+    Ok(RecommendationsServiceClient::new(channel))
+}
+
+/// The balancing channel alone, without the telemetry layer.
+pub fn channel(
+    settings: &ClientSettings,
+    resolver: impl Resolve,
+) -> Result<Channel, tonic::transport::Error> {
     let (channel, changes) = Channel::balance_channel(16);
     let connect_timeout = settings.connect_timeout;
     let deadline = settings.deadline;
@@ -86,10 +97,7 @@ pub fn connect(
         endpoint,
         changes,
     ));
-    let channel = tower::ServiceBuilder::new()
-        .layer(GrpcClientLayer::new())
-        .service(channel);
-    Ok(RecommendationsServiceClient::new(channel))
+    Ok(channel)
 }
 
 fn retryable(code: Code) -> bool {
@@ -98,13 +106,19 @@ fn retryable(code: Code) -> bool {
 
 /// Asks for up to `max_results` books of `category` for `user_id`, within
 /// `deadline`, retrying where safe.
-pub async fn recommend(
-    client: &Client,
+pub async fn recommend<T>(
+    client: &RecommendationsServiceClient<T>,
     deadline: Duration,
     user_id: i32,
     category: BookCategory,
     max_results: i32,
-) -> Result<Vec<BookRecommendation>, tonic::Status> {
+) -> Result<Vec<BookRecommendation>, tonic::Status>
+where
+    T: tonic::client::GrpcService<tonic::body::Body> + Clone,
+    T::Error: Into<tonic::codegen::StdError>,
+    T::ResponseBody: http_body::Body<Data = tonic::codegen::Bytes> + Send + 'static,
+    <T::ResponseBody as http_body::Body>::Error: Into<tonic::codegen::StdError> + Send,
+{
     let started = Instant::now();
     let mut attempt = 0;
     loop {

@@ -27,6 +27,15 @@ impl Category {
         Category::SelfHelp,
     ];
 
+    /// The name the catalogue file and the legacy API use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Mystery => "MYSTERY",
+            Category::ScienceFiction => "SCIENCE_FICTION",
+            Category::SelfHelp => "SELF_HELP",
+        }
+    }
+
     fn index(self) -> usize {
         match self {
             Category::Mystery => 0,

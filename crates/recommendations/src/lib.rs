@@ -120,6 +120,26 @@ pub fn grpc_routes(
         .add_service(reflection().build_v1alpha()?))
 }
 
+/// The gRPC server with its limits, set explicitly rather than left to
+/// defaults; without TLS and without layers, which `run` adds.
+pub fn server_builder(config: &Config) -> tonic::transport::Server {
+    tonic::transport::Server::builder()
+        // No `max_connection_age`: tonic panics without a grace period, and
+        // client-side balancing re-resolves on its own.
+        .timeout(config.grpc_request_timeout)
+        .max_concurrent_streams(Some(MAX_CONCURRENT_STREAMS))
+        // HTTP/2 reset floods: streams a client opens and cancels before
+        // they are served (CVE-2023-44487), and streams a client makes the
+        // server reset (tonic 0.14 turns h2's limit off; it is back on).
+        // Past either, the client gets GOAWAY.
+        .http2_max_pending_accept_reset_streams(Some(MAX_PENDING_ACCEPT_RESETS))
+        .http2_max_local_error_reset_streams(Some(MAX_LOCAL_ERROR_RESETS))
+        .http2_max_header_list_size(Some(MAX_HEADER_LIST_BYTES))
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .tcp_nodelay(true)
+}
+
 /// Serves until `shutdown` has run its course: readiness fails as soon as the
 /// drain begins, the servers stop accepting when it says, and in-flight calls
 /// get at most the shutdown timeout to finish.
@@ -152,26 +172,11 @@ pub async fn run(
 
     lifecycle::log_addresses("recommendations serving", &listeners.grpc, &listeners.admin);
     let stopping = shutdown.clone();
-    let mut builder = tonic::transport::Server::builder();
+    let mut builder = server_builder(&config);
     if let Some(tls) = tls {
         builder = builder.tls_config(tls)?;
     }
     let grpc = builder
-        // Limits, set explicitly rather than left to defaults. No
-        // `max_connection_age`: tonic panics without a grace period, and
-        // client-side balancing re-resolves on its own.
-        .timeout(config.grpc_request_timeout)
-        .max_concurrent_streams(Some(MAX_CONCURRENT_STREAMS))
-        // HTTP/2 reset floods: streams a client opens and cancels before
-        // they are served (CVE-2023-44487), and streams a client makes the
-        // server reset (tonic 0.14 turns h2's limit off; it is back on).
-        // Past either, the client gets GOAWAY.
-        .http2_max_pending_accept_reset_streams(Some(MAX_PENDING_ACCEPT_RESETS))
-        .http2_max_local_error_reset_streams(Some(MAX_LOCAL_ERROR_RESETS))
-        .http2_max_header_list_size(Some(MAX_HEADER_LIST_BYTES))
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
-        .tcp_nodelay(true)
         // Traces, RED metrics, error logs and panic recovery for every call.
         .layer(GrpcServerLayer::new())
         .add_routes(routes)

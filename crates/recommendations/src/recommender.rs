@@ -65,7 +65,7 @@ impl Recommender {
     #[tracing::instrument(
         name = "catalog.sample",
         skip_all,
-        fields(book.category = ?category, limit = limit.get())
+        fields(book.category = category.as_str(), limit = limit.get())
     )]
     pub async fn recommend(
         &self,

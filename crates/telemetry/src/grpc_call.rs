@@ -3,12 +3,15 @@
 //! when its response body ends, since a gRPC status arrives in the trailers.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use tonic::Code;
+
+use crate::instruments::{Cache, Histograms};
 
 /// The label value for anything outside the known set: unknown methods and
 /// routes share it, so no client can mint new series.
@@ -67,40 +70,115 @@ pub(crate) enum Side {
     Client,
 }
 
+impl Side {
+    fn metric(self) -> &'static str {
+        match self {
+            Side::Server => crate::prometheus::names::RPC_SERVER_DURATION,
+            Side::Client => crate::prometheus::names::RPC_CLIENT_DURATION,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Side::Server => "server",
+            Side::Client => "client",
+        }
+    }
+}
+
+/// What every call of one gRPC method shares: its names, and a histogram
+/// handle per status code, registered on first use.
+pub(crate) struct Method {
+    path: Box<str>,
+    pub(crate) service: Box<str>,
+    pub(crate) method: Box<str>,
+    pub(crate) span_name: Box<str>,
+    histograms: Histograms<17>,
+}
+
+impl Method {
+    fn new(path: &str) -> Method {
+        let (service, method) = split_path(path).unwrap_or((OTHER, OTHER));
+        Method {
+            path: path.into(),
+            service: service.into(),
+            method: method.into(),
+            span_name: format!("{service}/{method}").into(),
+            histograms: Histograms::default(),
+        }
+    }
+}
+
+/// The methods one layer has seen, for one side of the call.
+pub(crate) struct Methods {
+    side: Side,
+    cache: Cache<Method>,
+    other: Arc<Method>,
+}
+
+impl std::fmt::Debug for Methods {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Methods")
+            .field("side", &self.side)
+            .field("cache", &self.cache)
+            .finish()
+    }
+}
+
+impl Methods {
+    pub(crate) fn new(side: Side) -> Methods {
+        Methods {
+            side,
+            cache: Cache::default(),
+            other: Arc::new(Method::new("/_OTHER/_OTHER")),
+        }
+    }
+
+    /// The entry for `path`: the cached one, or a new one that is cached only
+    /// once a call to it is served (see [`CallRecord::finish`]).
+    pub(crate) fn lookup(&self, path: &str) -> Arc<Method> {
+        self.cache
+            .get(path)
+            .unwrap_or_else(|| Arc::new(Method::new(path)))
+    }
+}
+
 /// One call in flight. Finishing it records everything exactly once.
-#[derive(Debug)]
 pub(crate) struct CallRecord {
-    pub(crate) side: Side,
-    pub(crate) service: String,
-    pub(crate) method: String,
+    pub(crate) methods: Arc<Methods>,
+    pub(crate) method: Arc<Method>,
     pub(crate) span: tracing::Span,
     pub(crate) start: Instant,
 }
 
 impl CallRecord {
     pub(crate) fn finish(self, status: &tonic::Status) {
+        let side = self.methods.side;
         let code = status.code();
-        // An unknown method is answered by the router, not a handler: label it
-        // as _OTHER, or every probe of a random path would mint a new series.
-        let (service, method) = if code == Code::Unimplemented {
-            (OTHER, OTHER)
+        // An unknown method is answered by the router, not a handler: it gets
+        // the shared _OTHER entry, or every probe of a random path would mint
+        // a new series. Served methods are remembered.
+        let method = if code == Code::Unimplemented {
+            self.methods.other.clone()
         } else {
-            (self.service.as_str(), self.method.as_str())
+            self.methods
+                .cache
+                .insert(&self.method.path, self.method.clone());
+            self.method
         };
         let name = code_name(code);
-        let elapsed = self.start.elapsed().as_secs_f64();
-        let metric = match self.side {
-            Side::Server => crate::prometheus::names::RPC_SERVER_DURATION,
-            Side::Client => crate::prometheus::names::RPC_CLIENT_DURATION,
-        };
-        metrics::histogram!(
-            metric,
-            "rpc_system_name" => "grpc",
-            "rpc_service" => service.to_owned(),
-            "rpc_method" => method.to_owned(),
-            "rpc_response_status_code" => name,
-        )
-        .record(elapsed);
+        method
+            .histograms
+            .get(code as usize, || {
+                metrics::histogram!(
+                    side.metric(),
+                    "rpc_system_name" => "grpc",
+                    "rpc_service" => method.service.to_string(),
+                    "rpc_method" => method.method.to_string(),
+                    "rpc_response_status_code" => name,
+                )
+            })
+            .record(self.start.elapsed().as_secs_f64());
 
         let span = &self.span;
         span.record("rpc.response.status_code", name);
@@ -114,19 +192,15 @@ impl CallRecord {
         }
         // A client span is an error for any non-OK code; a server span only
         // for server faults.
-        let error = self.side == Side::Client || is_server_fault(code);
-        if error {
+        if side == Side::Client || is_server_fault(code) {
             span.record("otel.status_code", "ERROR");
             span.record("otel.status_description", status.message());
         }
-        let side = match self.side {
-            Side::Server => "server",
-            Side::Client => "client",
-        };
+        let (service, method) = (&*method.service, &*method.method);
         span.in_scope(|| {
             if is_server_fault(code) {
                 tracing::error!(
-                    rpc.side = side,
+                    rpc.side = side.label(),
                     rpc.service = service,
                     rpc.method = method,
                     rpc.response.status_code = name,
@@ -135,7 +209,7 @@ impl CallRecord {
                 );
             } else {
                 tracing::warn!(
-                    rpc.side = side,
+                    rpc.side = side.label(),
                     rpc.service = service,
                     rpc.method = method,
                     rpc.response.status_code = name,

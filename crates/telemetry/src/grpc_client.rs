@@ -5,6 +5,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -15,17 +16,25 @@ use tower::{Layer, Service};
 use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use crate::grpc_call::{CallRecord, OTHER, ObservedBody, Side, split_path};
+use crate::grpc_call::{CallRecord, Methods, ObservedBody, Side};
 
 /// Wraps a client channel: `ServiceBuilder::new().layer(GrpcClientLayer::new()).service(channel)`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct GrpcClientLayer {
-    _private: (),
+    methods: Arc<Methods>,
 }
 
 impl GrpcClientLayer {
     pub fn new() -> GrpcClientLayer {
-        GrpcClientLayer::default()
+        GrpcClientLayer {
+            methods: Arc::new(Methods::new(Side::Client)),
+        }
+    }
+}
+
+impl Default for GrpcClientLayer {
+    fn default() -> GrpcClientLayer {
+        GrpcClientLayer::new()
     }
 }
 
@@ -33,7 +42,10 @@ impl<S> Layer<S> for GrpcClientLayer {
     type Service = GrpcClientService<S>;
 
     fn layer(&self, inner: S) -> GrpcClientService<S> {
-        GrpcClientService { inner }
+        GrpcClientService {
+            inner,
+            methods: self.methods.clone(),
+        }
     }
 }
 
@@ -41,6 +53,7 @@ impl<S> Layer<S> for GrpcClientLayer {
 #[derive(Debug, Clone)]
 pub struct GrpcClientService<S> {
     inner: S,
+    methods: Arc<Methods>,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for GrpcClientService<S>
@@ -58,25 +71,23 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
-        let (service, method) = split_path(request.uri().path()).unwrap_or((OTHER, OTHER));
-        let (service, method) = (service.to_owned(), method.to_owned());
+        let method = self.methods.lookup(request.uri().path());
         let span = tracing::info_span!(
             "grpc.client",
-            otel.name = format!("{service}/{method}"),
+            otel.name = &*method.span_name,
             otel.kind = "client",
             otel.status_code = tracing::field::Empty,
             otel.status_description = tracing::field::Empty,
             rpc.system.name = "grpc",
-            rpc.service = service.as_str(),
-            rpc.method = method.as_str(),
+            rpc.service = &*method.service,
+            rpc.method = &*method.method,
             rpc.response.status_code = tracing::field::Empty,
             server.address = request.uri().host().unwrap_or_default(),
         );
         TraceContextPropagator::new()
             .inject_context(&span.context(), &mut HeaderInjector(request.headers_mut()));
         let mut pending = PendingCall(Some(CallRecord {
-            side: Side::Client,
-            service,
+            methods: self.methods.clone(),
             method,
             span: span.clone(),
             start: Instant::now(),

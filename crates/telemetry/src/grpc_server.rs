@@ -8,6 +8,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -19,7 +20,7 @@ use tower_http::catch_panic::{CatchPanic, CatchPanicLayer};
 use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use crate::grpc_call::{CallRecord, ObservedBody, Side, split_path};
+use crate::grpc_call::{CallRecord, Methods, ObservedBody, Side};
 use crate::panic::{GrpcPanicResponse, grpc_panic_response};
 
 /// Paths that are never traced or measured.
@@ -30,14 +31,22 @@ fn is_probe(path: &str) -> bool {
 /// Wraps a gRPC server (tonic `Server::builder().layer(...)`) in telemetry
 /// and panic recovery. The span is outermost so that everything inside it,
 /// including the panic's log line, carries the trace id.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct GrpcServerLayer {
-    _private: (),
+    methods: Arc<Methods>,
 }
 
 impl GrpcServerLayer {
     pub fn new() -> GrpcServerLayer {
-        GrpcServerLayer::default()
+        GrpcServerLayer {
+            methods: Arc::new(Methods::new(Side::Server)),
+        }
+    }
+}
+
+impl Default for GrpcServerLayer {
+    fn default() -> GrpcServerLayer {
+        GrpcServerLayer::new()
     }
 }
 
@@ -47,6 +56,7 @@ impl<S> Layer<S> for GrpcServerLayer {
     fn layer(&self, inner: S) -> Self::Service {
         GrpcServerService {
             inner: CatchPanicLayer::custom(grpc_panic_response as GrpcPanicResponse).layer(inner),
+            methods: self.methods.clone(),
         }
     }
 }
@@ -55,6 +65,7 @@ impl<S> Layer<S> for GrpcServerLayer {
 #[derive(Debug, Clone)]
 pub struct GrpcServerService<S> {
     inner: S,
+    methods: Arc<Methods>,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for GrpcServerService<S>
@@ -78,25 +89,22 @@ where
                 async move { Ok(future.await?.map(|body| ObservedBody::new(body, None))) },
             );
         }
-        let (service, method) =
-            split_path(path).unwrap_or((crate::grpc_call::OTHER, crate::grpc_call::OTHER));
-        let (service, method) = (service.to_owned(), method.to_owned());
+        let method = self.methods.lookup(path);
         let span = tracing::info_span!(
             "grpc.server",
-            otel.name = format!("{service}/{method}"),
+            otel.name = &*method.span_name,
             otel.kind = "server",
             otel.status_code = tracing::field::Empty,
             otel.status_description = tracing::field::Empty,
             rpc.system.name = "grpc",
-            rpc.service = service.as_str(),
-            rpc.method = method.as_str(),
+            rpc.service = &*method.service,
+            rpc.method = &*method.method,
             rpc.response.status_code = tracing::field::Empty,
         );
         let parent = TraceContextPropagator::new().extract(&HeaderExtractor(request.headers()));
         let _ = span.set_parent(parent);
         let record = CallRecord {
-            side: Side::Server,
-            service,
+            methods: self.methods.clone(),
             method,
             span: span.clone(),
             start: Instant::now(),

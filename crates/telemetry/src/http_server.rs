@@ -7,12 +7,15 @@
 //! route matched share the route label `_OTHER`: labelling by raw path would
 //! let any scanner create unbounded series.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::extract::MatchedPath;
+use metrics::Histogram;
 use opentelemetry::propagation::TextMapPropagator as _;
 use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry_http::HeaderExtractor;
@@ -23,6 +26,7 @@ use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::grpc_call::OTHER;
+use crate::instruments::Cache;
 use crate::panic::{HttpPanicResponse, http_panic_response};
 use crate::prometheus::names;
 
@@ -43,14 +47,28 @@ fn known_method(method: &http::Method) -> &'static str {
 }
 
 /// See the module docs.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone)]
 pub struct HttpServerLayer {
-    _private: (),
+    routes: Arc<Routes>,
 }
 
 impl HttpServerLayer {
     pub fn new() -> HttpServerLayer {
-        HttpServerLayer::default()
+        HttpServerLayer {
+            routes: Arc::new(Routes::new()),
+        }
+    }
+}
+
+impl Default for HttpServerLayer {
+    fn default() -> HttpServerLayer {
+        HttpServerLayer::new()
+    }
+}
+
+impl std::fmt::Debug for HttpServerLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpServerLayer").finish_non_exhaustive()
     }
 }
 
@@ -60,14 +78,24 @@ impl<S> Layer<S> for HttpServerLayer {
     fn layer(&self, inner: S) -> Self::Service {
         HttpServerService {
             inner: CatchPanicLayer::custom(http_panic_response as HttpPanicResponse).layer(inner),
+            routes: self.routes.clone(),
         }
     }
 }
 
 /// See [`HttpServerLayer`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpServerService<S> {
     inner: S,
+    routes: Arc<Routes>,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for HttpServerService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpServerService")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for HttpServerService<S>
@@ -85,23 +113,18 @@ where
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
         let method = known_method(request.method());
-        let route = request
-            .extensions()
-            .get::<MatchedPath>()
-            .map(|p| p.as_str().to_owned());
-        // Semconv: `{method} {route}` when a route matched, else `{method}`.
-        let name = match &route {
-            Some(route) => format!("{method} {route}"),
-            None => method.to_owned(),
+        let route = match request.extensions().get::<MatchedPath>() {
+            Some(matched) => self.routes.lookup(matched.as_str()),
+            None => self.routes.other.clone(),
         };
-        let route = route.unwrap_or_else(|| OTHER.to_owned());
+        let span_name = route.span_name(method);
         let span = tracing::info_span!(
             "http.server",
-            otel.name = name,
+            otel.name = &*span_name,
             otel.kind = "server",
             otel.status_code = tracing::field::Empty,
             http.request.method = method,
-            http.route = route.as_str(),
+            http.route = &*route.route,
             url.path = request.uri().path(),
             http.response.status_code = tracing::field::Empty,
         );
@@ -118,18 +141,103 @@ where
             if status.is_server_error() {
                 span.record("otel.status_code", "ERROR");
             }
-            metrics::histogram!(
-                names::HTTP_SERVER_DURATION,
-                "http_request_method" => method,
-                "http_route" => route,
-                "http_response_status_code" => status.as_str().to_owned(),
-            )
-            .record(start.elapsed().as_secs_f64());
+            route
+                .histogram(method, status)
+                .record(start.elapsed().as_secs_f64());
             if let Some(value) = traceresponse(&span) {
                 response.headers_mut().insert("traceresponse", value);
             }
             Ok(response)
         })
+    }
+}
+
+/// What every request to one route shares: its span names and histogram
+/// handles, made on first use.
+struct Route {
+    route: Box<str>,
+    /// Semconv span names: `{method} {route}`, or `{method}` alone for
+    /// requests no route matched.
+    matched: bool,
+    span_names: RwLock<HashMap<&'static str, Arc<str>>>,
+    histograms: RwLock<HashMap<(&'static str, u16), Histogram>>,
+}
+
+impl Route {
+    fn new(route: &str, matched: bool) -> Route {
+        Route {
+            route: route.into(),
+            matched,
+            span_names: RwLock::default(),
+            histograms: RwLock::default(),
+        }
+    }
+
+    fn span_name(&self, method: &'static str) -> Arc<str> {
+        if let Some(name) = self
+            .span_names
+            .read()
+            .ok()
+            .and_then(|names| names.get(method).cloned())
+        {
+            return name;
+        }
+        let name: Arc<str> = if self.matched {
+            format!("{method} {}", self.route).into()
+        } else {
+            method.into()
+        };
+        if let Ok(mut names) = self.span_names.write() {
+            names.insert(method, name.clone());
+        }
+        name
+    }
+
+    fn histogram(&self, method: &'static str, status: http::StatusCode) -> Histogram {
+        let key = (method, status.as_u16());
+        if let Some(histogram) = self
+            .histograms
+            .read()
+            .ok()
+            .and_then(|h| h.get(&key).cloned())
+        {
+            return histogram;
+        }
+        let histogram = metrics::histogram!(
+            names::HTTP_SERVER_DURATION,
+            "http_request_method" => method,
+            "http_route" => self.route.to_string(),
+            "http_response_status_code" => status.as_str().to_owned(),
+        );
+        if let Ok(mut histograms) = self.histograms.write() {
+            histograms.insert(key, histogram.clone());
+        }
+        histogram
+    }
+}
+
+/// The routes one layer has seen. Only matched route templates are stored;
+/// everything unmatched shares `other`, so scans cannot grow it.
+struct Routes {
+    cache: Cache<Route>,
+    other: Arc<Route>,
+}
+
+impl Routes {
+    fn new() -> Routes {
+        Routes {
+            cache: Cache::default(),
+            other: Arc::new(Route::new(OTHER, false)),
+        }
+    }
+
+    fn lookup(&self, template: &str) -> Arc<Route> {
+        if let Some(route) = self.cache.get(template) {
+            return route;
+        }
+        let route = Arc::new(Route::new(template, true));
+        self.cache.insert(template, route.clone());
+        route
     }
 }
 
