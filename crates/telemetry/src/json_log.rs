@@ -76,6 +76,13 @@ where
     }
 }
 
+/// A span-field formatter that writes nothing. The fmt layer formats every
+/// new span's fields for later display; this format shows none, so that
+/// work is skipped.
+pub(crate) fn skip_span_fields() -> impl for<'a> FormatFields<'a> + 'static {
+    tracing_subscriber::fmt::format::debug_fn(|_writer, _field, _value| Ok(()))
+}
+
 /// Collects an event's fields into a JSON map, keeping numbers and booleans
 /// typed so log queries can compare them.
 struct FieldVisitor(Map<String, Value>);

@@ -64,10 +64,11 @@ async fn loopback() -> TcpListener {
     TcpListener::bind("127.0.0.1:0").await.unwrap()
 }
 
-/// Starts Recommendations with the embedded catalogue.
-pub async fn spawn_recommendations() -> Running<recommendations::Error> {
+/// Starts Recommendations in-process with extra command-line `flags`.
+pub async fn spawn_recommendations_with(flags: &[String]) -> Running<recommendations::Error> {
     init_test_logs();
-    let config = recommendations::Config::parse_from(["recommendations"]);
+    let args = std::iter::once("recommendations".to_owned()).chain(flags.iter().cloned());
+    let config = recommendations::Config::parse_from(args);
     let listeners = recommendations::Listeners {
         grpc: loopback().await,
         admin: loopback().await,
@@ -89,11 +90,16 @@ pub async fn spawn_recommendations() -> Running<recommendations::Error> {
     }
 }
 
-/// Starts the Marketplace, pointed at `recommendations`.
-pub async fn spawn_marketplace(recommendations: SocketAddr) -> Running<marketplace::Error> {
+/// Starts Recommendations with the embedded catalogue.
+pub async fn spawn_recommendations() -> Running<recommendations::Error> {
+    spawn_recommendations_with(&[]).await
+}
+
+/// Starts the Marketplace in-process with extra command-line `flags`.
+pub async fn spawn_marketplace_with(flags: &[String]) -> Running<marketplace::Error> {
     init_test_logs();
-    let url = format!("http://{recommendations}");
-    let config = marketplace::Config::parse_from(["marketplace", "--recommendations-url", &url]);
+    let args = std::iter::once("marketplace".to_owned()).chain(flags.iter().cloned());
+    let config = marketplace::Config::parse_from(args);
     let listeners = marketplace::Listeners {
         http: loopback().await,
         admin: loopback().await,
@@ -113,6 +119,11 @@ pub async fn spawn_marketplace(recommendations: SocketAddr) -> Running<marketpla
         controller,
         server,
     }
+}
+
+/// Starts the Marketplace, pointed at `recommendations`.
+pub async fn spawn_marketplace(recommendations: SocketAddr) -> Running<marketplace::Error> {
+    spawn_marketplace_with(&[format!("--recommendations-url=http://{recommendations}")]).await
 }
 
 /// The titles in the page's recommendation list.

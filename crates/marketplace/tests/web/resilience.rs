@@ -4,14 +4,14 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use clap::Parser as _;
-use lifecycle::Shutdown;
 use marketplace::recommendations_client::{self, ClientSettings};
 use marketplace::resolver::Fixed;
 use proto::v1::BookCategory;
 use testkit::process::Spec;
 
-use crate::helpers::{get, listed_titles, marketplace_spec, recommendations_bin, sample};
+use crate::helpers::{
+    get, listed_titles, marketplace_spec, recommendations_bin, sample, spawn_recommendations_with,
+};
 
 const NOTICE: &str = "Recommendations are unavailable right now";
 
@@ -136,26 +136,10 @@ async fn instance_with_book(id: i32) -> std::net::SocketAddr {
     let path = std::env::temp_dir().join(format!("instance-{}-{id}.json", std::process::id()));
     let json = format!(r#"[{{"id": {id}, "title": "Book {id}", "category": "MYSTERY"}}]"#);
     std::fs::write(&path, json).unwrap();
-    let config = recommendations::Config::parse_from([
-        "recommendations",
-        "--catalog-path",
-        path.to_str().unwrap(),
-    ]);
-    let listeners = recommendations::Listeners {
-        grpc: tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        admin: tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-    };
-    let addr = listeners.grpc.local_addr().unwrap();
-    let (shutdown, controller) = Shutdown::new(Duration::from_secs(1));
-    tokio::spawn(recommendations::run(
-        config,
-        listeners,
-        shutdown,
-        telemetry::Metrics::detached(),
-    ));
-    // Keep the instance running for the rest of the test.
-    std::mem::forget(controller);
-    addr
+    // Dropping the handles leaves the server running for the rest of the test.
+    spawn_recommendations_with(&[format!("--catalog-path={}", path.display())])
+        .await
+        .addr
 }
 
 #[tokio::test]

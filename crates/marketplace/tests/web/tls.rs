@@ -1,76 +1,27 @@
 //! The page rendered over mutual TLS between the services.
 
-use std::time::Duration;
-
-use clap::Parser as _;
-use lifecycle::Shutdown;
 use testkit::pki;
 
-use crate::helpers::{get, listed_titles};
-
-async fn loopback() -> tokio::net::TcpListener {
-    tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
-}
+use crate::helpers::{get, listed_titles, spawn_marketplace_with, spawn_recommendations_with};
 
 fn path(p: &std::path::Path) -> String {
     p.to_str().unwrap().to_owned()
 }
 
-/// Starts Recommendations requiring client certificates from `pki`'s CA.
-async fn mtls_recommendations(pki: &pki::PkiFiles) -> std::net::SocketAddr {
-    let config = recommendations::Config::parse_from([
-        "recommendations".to_owned(),
-        "--tls-cert".to_owned(),
-        path(&pki.server_cert),
-        "--tls-key".to_owned(),
-        path(&pki.server_key),
-        "--tls-client-ca".to_owned(),
-        path(&pki.ca),
-    ]);
-    let listeners = recommendations::Listeners {
-        grpc: loopback().await,
-        admin: loopback().await,
-    };
-    let addr = listeners.grpc.local_addr().unwrap();
-    let (shutdown, controller) = Shutdown::new(Duration::from_secs(1));
-    tokio::spawn(recommendations::run(
-        config,
-        listeners,
-        shutdown,
-        telemetry::Metrics::detached(),
-    ));
-    std::mem::forget(controller);
-    addr
-}
-
-/// Starts the marketplace with `flags`; returns its HTTP address.
-async fn marketplace_with(flags: Vec<String>) -> std::net::SocketAddr {
-    let config =
-        marketplace::Config::parse_from(std::iter::once("marketplace".to_owned()).chain(flags));
-    let listeners = marketplace::Listeners {
-        http: loopback().await,
-        admin: loopback().await,
-    };
-    let addr = listeners.http.local_addr().unwrap();
-    let (shutdown, controller) = Shutdown::new(Duration::from_secs(1));
-    tokio::spawn(marketplace::run(
-        config,
-        listeners,
-        shutdown,
-        telemetry::Metrics::detached(),
-    ));
-    std::mem::forget(controller);
-    addr
-}
-
 #[tokio::test]
 async fn the_page_renders_over_mutual_tls_and_degrades_without_a_client_certificate() {
     let pki = pki::write("books-ca");
-    let recommendations = mtls_recommendations(&pki).await;
+    let recommendations = spawn_recommendations_with(&[
+        format!("--tls-cert={}", path(&pki.server_cert)),
+        format!("--tls-key={}", path(&pki.server_key)),
+        format!("--tls-client-ca={}", path(&pki.ca)),
+    ])
+    .await
+    .addr;
     // The server certificate names 127.0.0.1, so the URL can use the address.
     let url = format!("https://127.0.0.1:{}", recommendations.port());
 
-    let with_certificate = marketplace_with(vec![
+    let with_certificate = spawn_marketplace_with(&[
         format!("--recommendations-url={url}"),
         format!("--recommendations-ca={}", path(&pki.ca)),
         format!("--tls-client-cert={}", path(&pki.client_cert)),
@@ -78,16 +29,16 @@ async fn the_page_renders_over_mutual_tls_and_degrades_without_a_client_certific
         "--recommendations-deadline=2s".to_owned(),
     ])
     .await;
-    let page = get(with_certificate, "/").await;
+    let page = get(with_certificate.addr, "/").await;
     assert_eq!(page.status, 200);
     assert_eq!(listed_titles(&page.body).len(), 3, "{}", page.body);
 
-    let without_certificate = marketplace_with(vec![
+    let without_certificate = spawn_marketplace_with(&[
         format!("--recommendations-url={url}"),
         format!("--recommendations-ca={}", path(&pki.ca)),
     ])
     .await;
-    let page = get(without_certificate, "/").await;
+    let page = get(without_certificate.addr, "/").await;
     assert_eq!(page.status, 200);
     assert!(
         listed_titles(&page.body).is_empty(),

@@ -97,15 +97,7 @@ pub fn capture() -> &'static Captured {
     })
 }
 
-/// The value of one sample line in the Prometheus exposition.
-pub fn sample(exposition: &str, series_prefix: &str, must_contain: &[&str]) -> Option<f64> {
-    exposition
-        .lines()
-        .filter(|line| line.starts_with(series_prefix))
-        .find(|line| must_contain.iter().all(|part| line.contains(part)))
-        .and_then(|line| line.rsplit(' ').next())
-        .and_then(|value| value.parse().ok())
-}
+pub use testkit::http::sample;
 
 /// The string value of a span attribute.
 pub fn attribute(span: &SpanData, key: &str) -> Option<String> {
