@@ -2,10 +2,17 @@
 //! OpenTelemetry-semconv histogram buckets, the process and build metrics, and
 //! the handle the admin server renders `/metrics` from.
 
+use std::time::Duration;
+
 use metrics::Unit;
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::ServiceInfo;
+
+/// How often histogram samples are folded into their buckets when nobody
+/// scrapes. The exporter keeps raw samples until then, so without upkeep an
+/// unscraped busy process would grow without bound.
+pub(crate) const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The semconv-advised buckets for request durations, 5 ms to 10 s.
 pub const DURATION_BUCKETS: [f64; 14] = [
@@ -46,6 +53,7 @@ impl Metrics {
                 &DURATION_BUCKETS,
             )?
             .install_recorder()?;
+        spawn_upkeep(handle.clone(), UPKEEP_INTERVAL);
         describe();
         metrics::gauge!(
             names::BUILD_INFO,
@@ -71,6 +79,22 @@ impl Metrics {
     pub fn render(&self) -> String {
         self.process.collect();
         self.handle.render()
+    }
+}
+
+/// Runs the exporter's upkeep every `interval` on a small thread of its own,
+/// so it never competes with request handling on the runtime.
+fn spawn_upkeep(handle: PrometheusHandle, interval: Duration) {
+    let spawned = std::thread::Builder::new()
+        .name("metrics-upkeep".to_owned())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(interval);
+                handle.run_upkeep();
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::error!(%error, "cannot start metrics upkeep; histogram samples accumulate until scraped");
     }
 }
 
