@@ -67,22 +67,19 @@ impl Telemetry {
 
     /// Exports what is still queued, then stops. Bounded by the exporters'
     /// own timeouts (`OTEL_BSP_EXPORT_TIMEOUT`, `OTEL_BLRP_EXPORT_TIMEOUT`).
-    pub fn shutdown(mut self) {
-        self.shutdown_providers();
-    }
-
-    fn shutdown_providers(&mut self) {
-        // Errors here mean the collector is gone; there is no one left to tell.
-        let _ = self.tracer_provider.shutdown();
-        if let Some(provider) = self.logger_provider.take() {
-            let _ = provider.shutdown();
-        }
+    pub fn shutdown(self) {
+        // `Drop` does it, once, whether or not this is called.
+        drop(self);
     }
 }
 
 impl Drop for Telemetry {
     fn drop(&mut self) {
-        self.shutdown_providers();
+        // Errors here mean the collector is gone; there is no one left to tell.
+        let _ = self.tracer_provider.shutdown();
+        if let Some(provider) = self.logger_provider.take() {
+            let _ = provider.shutdown();
+        }
     }
 }
 

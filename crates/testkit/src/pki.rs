@@ -34,15 +34,12 @@ pub fn write(name: &str) -> PkiFiles {
     }
 }
 
+/// A random number: `RandomState` is seeded randomly per instance.
 fn rand_suffix() -> u64 {
     use std::hash::{BuildHasher as _, Hasher as _};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .elapsed()
-            .map_or(0, |d| d.as_nanos()),
-    );
-    hasher.finish()
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
 }
 
 impl PkiFiles {

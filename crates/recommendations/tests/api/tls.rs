@@ -35,25 +35,21 @@ async fn call_tls(
             PkiFiles::read(&pki.client_key),
         ));
     }
-    let channel = Channel::from_shared(format!("https://{addr}"))
+    let endpoint = Channel::from_shared(format!("https://{addr}"))
         .unwrap()
         .tls_config(config)
-        .map_err(|e| e.to_string())?
-        .connect_timeout(Duration::from_secs(5))
-        .connect()
-        .await
-        .map_err(|e| format!("connect: {e:?}"))?;
-    let response = RecommendationsServiceClient::new(channel)
-        .recommend(request())
-        .await
-        .map_err(|status| format!("{status:?}"))?;
-    Ok(response.into_inner().recommendations.len())
+        .map_err(|e| e.to_string())?;
+    call(endpoint).await
 }
 
 /// One call in plaintext, as a client that does not know about TLS.
 async fn call_plaintext(addr: SocketAddr) -> Result<usize, String> {
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
+    call(Channel::from_shared(format!("http://{addr}")).unwrap()).await
+}
+
+/// Connects to `endpoint` and makes one call; the number of books, or why not.
+async fn call(endpoint: tonic::transport::Endpoint) -> Result<usize, String> {
+    let channel = endpoint
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(5))
         .connect()
