@@ -9,8 +9,11 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _};
+use opentelemetry::{Context as OtelContext, KeyValue};
 use tonic::Code;
 
+use crate::call_span::CallTracer;
 use crate::instruments::{Cache, Histograms};
 
 /// The label value for anything outside the known set: unknown methods and
@@ -56,6 +59,16 @@ pub(crate) fn is_server_fault(code: Code) -> bool {
     )
 }
 
+/// The gRPC status in `headers` (the trailers, or the headers of a
+/// trailers-only answer), if there is one. OK, by far the most common, is
+/// read without tonic's full parse of the message, details and metadata.
+pub(crate) fn status_in(headers: &http::HeaderMap) -> Option<tonic::Status> {
+    if headers.get("grpc-status").map(http::HeaderValue::as_bytes) == Some(b"0") {
+        return Some(tonic::Status::new(Code::Ok, ""));
+    }
+    tonic::Status::from_header_map(headers)
+}
+
 /// Splits `/package.Service/Method` into its service and method.
 pub(crate) fn split_path(path: &str) -> Option<(&str, &str)> {
     let (service, method) = path.strip_prefix('/')?.split_once('/')?;
@@ -84,15 +97,22 @@ impl Side {
             Side::Client => "client",
         }
     }
+
+    fn span_kind(self) -> SpanKind {
+        match self {
+            Side::Server => SpanKind::Server,
+            Side::Client => SpanKind::Client,
+        }
+    }
 }
 
 /// What every call of one gRPC method shares: its names, and a histogram
 /// handle per status code, registered on first use.
 pub(crate) struct Method {
     path: Box<str>,
-    pub(crate) service: Box<str>,
-    pub(crate) method: Box<str>,
-    pub(crate) span_name: Box<str>,
+    service: Arc<str>,
+    method: Arc<str>,
+    span_name: Box<str>,
     histograms: Histograms<17>,
 }
 
@@ -109,9 +129,11 @@ impl Method {
     }
 }
 
-/// The methods one layer has seen, for one side of the call.
+/// The methods one layer has seen, for one side of the call, and the
+/// tracer its spans come from.
 pub(crate) struct Methods {
     side: Side,
+    tracer: CallTracer,
     cache: Cache<Method>,
     other: Arc<Method>,
 }
@@ -129,29 +151,70 @@ impl Methods {
     pub(crate) fn new(side: Side) -> Methods {
         Methods {
             side,
+            tracer: CallTracer::from_global(),
             cache: Cache::default(),
             other: Arc::new(Method::new("/_OTHER/_OTHER")),
         }
     }
 
-    /// The entry for `path`: the cached one, or a new one that is cached only
-    /// once a call to it is served (see [`CallRecord::finish`]).
-    pub(crate) fn lookup(&self, path: &str) -> Arc<Method> {
-        self.cache
-            .get(path)
-            .unwrap_or_else(|| Arc::new(Method::new(path)))
+    /// The entry for `path` and whether it is cached: the cached one, or a
+    /// new one that is cached only once a call to it is served (see
+    /// [`CallRecord::finish`]).
+    fn lookup(&self, path: &str) -> (Arc<Method>, bool) {
+        match self.cache.get(path) {
+            Some(method) => (method, true),
+            None => (Arc::new(Method::new(path)), false),
+        }
     }
 }
 
 /// One call in flight. Finishing it records everything exactly once.
 pub(crate) struct CallRecord {
-    pub(crate) methods: Arc<Methods>,
-    pub(crate) method: Arc<Method>,
-    pub(crate) span: tracing::Span,
-    pub(crate) start: Instant,
+    methods: Arc<Methods>,
+    method: Arc<Method>,
+    cached: bool,
+    /// The context that holds the call's span.
+    cx: OtelContext,
+    start: Instant,
 }
 
 impl CallRecord {
+    /// Starts the span of a call to `path` under `parent`, and the clock.
+    /// `extra` attributes follow the standard ones.
+    pub(crate) fn start(
+        methods: &Arc<Methods>,
+        path: &str,
+        parent: &OtelContext,
+        extra: Option<KeyValue>,
+    ) -> CallRecord {
+        let (method, cached) = methods.lookup(path);
+        let mut attributes = Vec::with_capacity(4);
+        attributes.extend([
+            KeyValue::new("rpc.system.name", "grpc"),
+            KeyValue::new("rpc.service", method.service.clone()),
+            KeyValue::new("rpc.method", method.method.clone()),
+        ]);
+        attributes.extend(extra);
+        let cx = methods.tracer.start(
+            method.span_name.to_string(),
+            methods.side.span_kind(),
+            parent,
+            attributes,
+        );
+        CallRecord {
+            methods: methods.clone(),
+            method,
+            cached,
+            cx,
+            start: Instant::now(),
+        }
+    }
+
+    /// The context that holds the call's span, for the call to run in.
+    pub(crate) fn context(&self) -> &OtelContext {
+        &self.cx
+    }
+
     pub(crate) fn finish(self, status: &tonic::Status) {
         let side = self.methods.side;
         let code = status.code();
@@ -161,9 +224,11 @@ impl CallRecord {
         let method = if code == Code::Unimplemented {
             self.methods.other.clone()
         } else {
-            self.methods
-                .cache
-                .insert(&self.method.path, self.method.clone());
+            if !self.cached {
+                self.methods
+                    .cache
+                    .insert(&self.method.path, self.method.clone());
+            }
             self.method
         };
         let name = code_name(code);
@@ -180,24 +245,23 @@ impl CallRecord {
             })
             .record(self.start.elapsed().as_secs_f64());
 
-        let span = &self.span;
-        span.record("rpc.response.status_code", name);
-        if code == Code::Unimplemented {
-            span.record("otel.name", OTHER);
-            span.record("rpc.service", OTHER);
-            span.record("rpc.method", OTHER);
+        let span = self.cx.span();
+        if span.is_recording() {
+            span.set_attribute(KeyValue::new("rpc.response.status_code", name));
+            if code == Code::Unimplemented {
+                span.update_name(OTHER);
+                span.set_attribute(KeyValue::new("rpc.service", OTHER));
+                span.set_attribute(KeyValue::new("rpc.method", OTHER));
+            }
+            // A client span is an error for any non-OK code; a server span
+            // only for server faults.
+            if code != Code::Ok && (side == Side::Client || is_server_fault(code)) {
+                span.set_status(Status::error(status.message().to_owned()));
+            }
         }
-        if code == Code::Ok {
-            return;
-        }
-        // A client span is an error for any non-OK code; a server span only
-        // for server faults.
-        if side == Side::Client || is_server_fault(code) {
-            span.record("otel.status_code", "ERROR");
-            span.record("otel.status_description", status.message());
-        }
-        let (service, method) = (&*method.service, &*method.method);
-        span.in_scope(|| {
+        if code != Code::Ok {
+            let _current = self.cx.clone().attach();
+            let (service, method) = (&*method.service, &*method.method);
             if is_server_fault(code) {
                 tracing::error!(
                     rpc.side = side.label(),
@@ -217,7 +281,8 @@ impl CallRecord {
                     "gRPC call failed"
                 );
             }
-        });
+        }
+        span.end();
     }
 }
 
@@ -262,7 +327,7 @@ where
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(trailers) = frame.trailers_ref() {
-                    let status = tonic::Status::from_header_map(trailers)
+                    let status = status_in(trailers)
                         .unwrap_or_else(|| tonic::Status::unknown("trailers without grpc-status"));
                     if let Some(record) = this.record.take() {
                         record.finish(&status);

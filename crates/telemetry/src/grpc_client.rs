@@ -7,18 +7,15 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
-use opentelemetry::propagation::TextMapPropagator as _;
-use opentelemetry_http::HeaderInjector;
-use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry::{Context as OtelContext, KeyValue};
 use tower::{Layer, Service};
-use tracing::Instrument as _;
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use crate::grpc_call::{CallRecord, Methods, ObservedBody, Side};
+use crate::call_span::{in_context, inject};
+use crate::grpc_call::{CallRecord, Methods, ObservedBody, Side, status_in};
 
 /// Wraps a client channel: `ServiceBuilder::new().layer(GrpcClientLayer::new()).service(channel)`.
+/// Build it after [`crate::init`], which installs the tracer it takes.
 #[derive(Debug, Clone)]
 pub struct GrpcClientLayer {
     methods: Arc<Methods>,
@@ -71,28 +68,19 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
-        let method = self.methods.lookup(request.uri().path());
-        let span = tracing::info_span!(
-            "grpc.client",
-            otel.name = &*method.span_name,
-            otel.kind = "client",
-            otel.status_code = tracing::field::Empty,
-            otel.status_description = tracing::field::Empty,
-            rpc.system.name = "grpc",
-            rpc.service = &*method.service,
-            rpc.method = &*method.method,
-            rpc.response.status_code = tracing::field::Empty,
-            server.address = request.uri().host().unwrap_or_default(),
+        let server = request
+            .uri()
+            .host()
+            .map(|host| KeyValue::new("server.address", host.to_owned()));
+        let record = CallRecord::start(
+            &self.methods,
+            request.uri().path(),
+            &OtelContext::current(),
+            server,
         );
-        TraceContextPropagator::new()
-            .inject_context(&span.context(), &mut HeaderInjector(request.headers_mut()));
-        let mut pending = PendingCall(Some(CallRecord {
-            methods: self.methods.clone(),
-            method,
-            span: span.clone(),
-            start: Instant::now(),
-        }));
-        let future = span.in_scope(|| self.inner.call(request)).instrument(span);
+        inject(record.context(), request.headers_mut());
+        let future = in_context(record.context(), || self.inner.call(request));
+        let mut pending = PendingCall(Some(record));
         Box::pin(async move {
             let result = future.await;
             let mut record = pending.0.take();
@@ -105,7 +93,7 @@ where
                     return Err(error);
                 }
             };
-            if let Some(status) = tonic::Status::from_header_map(response.headers())
+            if let Some(status) = status_in(response.headers())
                 && let Some(record) = record.take()
             {
                 record.finish(&status);

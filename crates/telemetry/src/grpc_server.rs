@@ -10,17 +10,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
-use opentelemetry::propagation::TextMapPropagator as _;
-use opentelemetry_http::HeaderExtractor;
-use opentelemetry_sdk::propagation::TraceContextPropagator;
 use tower::{Layer, Service};
 use tower_http::catch_panic::{CatchPanic, CatchPanicLayer};
-use tracing::Instrument as _;
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use crate::grpc_call::{CallRecord, Methods, ObservedBody, Side};
+use crate::call_span::{in_context, remote_parent};
+use crate::grpc_call::{CallRecord, Methods, ObservedBody, Side, status_in};
 use crate::panic::{GrpcPanicResponse, grpc_panic_response};
 
 /// Paths that are never traced or measured.
@@ -30,7 +25,8 @@ fn is_probe(path: &str) -> bool {
 
 /// Wraps a gRPC server (tonic `Server::builder().layer(...)`) in telemetry
 /// and panic recovery. The span is outermost so that everything inside it,
-/// including the panic's log line, carries the trace id.
+/// including the panic's log line, carries the trace id. Build it after
+/// [`crate::init`], which installs the tracer it takes.
 #[derive(Debug, Clone)]
 pub struct GrpcServerLayer {
     methods: Arc<Methods>,
@@ -89,32 +85,14 @@ where
                 async move { Ok(future.await?.map(|body| ObservedBody::new(body, None))) },
             );
         }
-        let method = self.methods.lookup(path);
-        let span = tracing::info_span!(
-            "grpc.server",
-            otel.name = &*method.span_name,
-            otel.kind = "server",
-            otel.status_code = tracing::field::Empty,
-            otel.status_description = tracing::field::Empty,
-            rpc.system.name = "grpc",
-            rpc.service = &*method.service,
-            rpc.method = &*method.method,
-            rpc.response.status_code = tracing::field::Empty,
-        );
-        let parent = TraceContextPropagator::new().extract(&HeaderExtractor(request.headers()));
-        let _ = span.set_parent(parent);
-        let record = CallRecord {
-            methods: self.methods.clone(),
-            method,
-            span: span.clone(),
-            start: Instant::now(),
-        };
-        let future = span.in_scope(|| self.inner.call(request)).instrument(span);
+        let record =
+            CallRecord::start(&self.methods, path, &remote_parent(request.headers()), None);
+        let future = in_context(record.context(), || self.inner.call(request));
         Box::pin(async move {
             let response = future.await?;
             // A trailers-only answer (every error tonic sends) carries its
             // status in the headers and has no trailers to wait for.
-            let record = match tonic::Status::from_header_map(response.headers()) {
+            let record = match status_in(response.headers()) {
                 Some(status) => {
                     record.finish(&status);
                     None

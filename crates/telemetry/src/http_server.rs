@@ -16,15 +16,12 @@ use std::time::Instant;
 
 use axum::extract::MatchedPath;
 use metrics::Histogram;
-use opentelemetry::propagation::TextMapPropagator as _;
-use opentelemetry::trace::TraceContextExt as _;
-use opentelemetry_http::HeaderExtractor;
-use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _};
+use opentelemetry::{Context as OtelContext, KeyValue};
 use tower::{Layer, Service};
 use tower_http::catch_panic::{CatchPanic, CatchPanicLayer};
-use tracing::Instrument as _;
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
+use crate::call_span::{CallTracer, in_context, remote_parent};
 use crate::grpc_call::OTHER;
 use crate::instruments::Cache;
 use crate::panic::{HttpPanicResponse, http_panic_response};
@@ -46,7 +43,8 @@ fn known_method(method: &http::Method) -> &'static str {
     }
 }
 
-/// See the module docs.
+/// See the module docs. Build it after [`crate::init`], which installs the
+/// tracer it takes.
 #[derive(Clone)]
 pub struct HttpServerLayer {
     routes: Arc<Routes>,
@@ -117,36 +115,43 @@ where
             Some(matched) => self.routes.lookup(matched.as_str()),
             None => self.routes.other.clone(),
         };
-        let span_name = route.span_name(method);
-        let span = tracing::info_span!(
-            "http.server",
-            otel.name = &*span_name,
-            otel.kind = "server",
-            otel.status_code = tracing::field::Empty,
-            http.request.method = method,
-            http.route = &*route.route,
-            url.path = request.uri().path(),
-            http.response.status_code = tracing::field::Empty,
+        let cx = self.routes.tracer.start(
+            route.span_name(method).to_string(),
+            SpanKind::Server,
+            &remote_parent(request.headers()),
+            vec![
+                KeyValue::new("http.request.method", method),
+                KeyValue::new("http.route", route.route.clone()),
+                KeyValue::new("url.path", request.uri().path().to_owned()),
+            ],
         );
-        let parent = TraceContextPropagator::new().extract(&HeaderExtractor(request.headers()));
-        let _ = span.set_parent(parent);
         let start = Instant::now();
-        let future = span
-            .in_scope(|| self.inner.call(request))
-            .instrument(span.clone());
+        let future = in_context(&cx, || self.inner.call(request));
         Box::pin(async move {
-            let mut response = future.await?;
+            let result = future.await;
+            let span = cx.span();
+            let mut response = match result {
+                Ok(response) => response,
+                Err(error) => {
+                    span.end();
+                    return Err(error);
+                }
+            };
             let status = response.status();
-            span.record("http.response.status_code", status.as_u16());
-            if status.is_server_error() {
-                span.record("otel.status_code", "ERROR");
-            }
             route
                 .histogram(method, status)
                 .record(start.elapsed().as_secs_f64());
-            if let Some(value) = traceresponse(&span) {
+            span.set_attribute(KeyValue::new(
+                "http.response.status_code",
+                i64::from(status.as_u16()),
+            ));
+            if status.is_server_error() {
+                span.set_status(Status::error(""));
+            }
+            if let Some(value) = traceresponse(&cx) {
                 response.headers_mut().insert("traceresponse", value);
             }
+            span.end();
             Ok(response)
         })
     }
@@ -155,7 +160,7 @@ where
 /// What every request to one route shares: its span names and histogram
 /// handles, made on first use.
 struct Route {
-    route: Box<str>,
+    route: Arc<str>,
     /// Semconv span names: `{method} {route}`, or `{method}` alone for
     /// requests no route matched.
     matched: bool,
@@ -216,9 +221,11 @@ impl Route {
     }
 }
 
-/// The routes one layer has seen. Only matched route templates are stored;
-/// everything unmatched shares `other`, so scans cannot grow it.
+/// The routes one layer has seen, and the tracer its spans come from. Only
+/// matched route templates are stored; everything unmatched shares `other`,
+/// so scans cannot grow it.
 struct Routes {
+    tracer: CallTracer,
     cache: Cache<Route>,
     other: Arc<Route>,
 }
@@ -226,6 +233,7 @@ struct Routes {
 impl Routes {
     fn new() -> Routes {
         Routes {
+            tracer: CallTracer::from_global(),
             cache: Cache::default(),
             other: Arc::new(Route::new(OTHER, false)),
         }
@@ -241,11 +249,11 @@ impl Routes {
     }
 }
 
-/// The W3C Trace Context level 2 `traceresponse` value of `span`:
+/// The W3C Trace Context level 2 `traceresponse` value of the span in `cx`:
 /// `00-{trace_id}-{span_id}-{flags}`.
-fn traceresponse(span: &tracing::Span) -> Option<http::HeaderValue> {
-    let context = span.context();
-    let span_context = context.span().span_context().clone();
+fn traceresponse(cx: &OtelContext) -> Option<http::HeaderValue> {
+    let span = cx.span();
+    let span_context = span.span_context();
     if !span_context.is_valid() {
         return None;
     }

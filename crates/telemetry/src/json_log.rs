@@ -3,11 +3,10 @@
 //! span it happened in, so a log line leads to its trace and back.
 //!
 //! tracing-subscriber's own JSON format cannot carry OpenTelemetry ids, which
-//! live in the span's OpenTelemetry context; this formatter reads them there.
+//! live in the current OpenTelemetry context; this formatter reads them there.
 
 use std::fmt;
 
-use opentelemetry::trace::TraceContextExt as _;
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
@@ -27,7 +26,7 @@ where
 {
     fn format_event(
         &self,
-        ctx: &FmtContext<'_, S, N>,
+        _ctx: &FmtContext<'_, S, N>,
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
@@ -52,35 +51,13 @@ where
         }
         object.extend(fields.0);
 
-        if let Some(span) = ctx.lookup_current() {
-            object.insert("span".into(), Value::String(span.name().to_owned()));
-            let context = tracing::dispatcher::get_default(|dispatch| {
-                tracing_opentelemetry::get_otel_context(&span.id(), dispatch)
-            });
-            if let Some(context) = context {
-                let span_context = context.span().span_context().clone();
-                if span_context.is_valid() {
-                    object.insert(
-                        "trace_id".into(),
-                        Value::String(span_context.trace_id().to_string()),
-                    );
-                    object.insert(
-                        "span_id".into(),
-                        Value::String(span_context.span_id().to_string()),
-                    );
-                }
-            }
+        if let Some((trace_id, span_id)) = crate::call_span::current_ids() {
+            object.insert("trace_id".into(), Value::String(trace_id));
+            object.insert("span_id".into(), Value::String(span_id));
         }
         let line = serde_json::to_string(&object).map_err(|_| fmt::Error)?;
         writeln!(writer, "{line}")
     }
-}
-
-/// A span-field formatter that writes nothing. The fmt layer formats every
-/// new span's fields for later display; this format shows none, so that
-/// work is skipped.
-pub(crate) fn skip_span_fields() -> impl for<'a> FormatFields<'a> + 'static {
-    tracing_subscriber::fmt::format::debug_fn(|_writer, _field, _value| Ok(()))
 }
 
 /// Collects an event's fields into a JSON map, keeping numbers and booleans

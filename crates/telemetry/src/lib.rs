@@ -4,6 +4,7 @@
 //! or client adds the shared layers (the tutorial's interceptors):
 //! [`GrpcServerLayer`], [`GrpcClientLayer`] and [`HttpServerLayer`].
 
+mod call_span;
 mod export;
 mod grpc_call;
 mod grpc_client;
@@ -13,12 +14,14 @@ mod instruments;
 mod json_log;
 mod panic;
 mod prometheus;
+mod recordable;
 mod resource;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::filter::FilterExt as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer as _};
@@ -86,13 +89,7 @@ impl Drop for Telemetry {
 /// The trace id of the current span, if it has one: for pages that show
 /// their own trace id, and for links to the trace.
 pub fn current_trace_id() -> Option<String> {
-    use opentelemetry::trace::TraceContextExt as _;
-    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-    let context = tracing::Span::current().context();
-    let span_context = context.span().span_context().clone();
-    span_context
-        .is_valid()
-        .then(|| span_context.trace_id().to_string())
+    call_span::current_ids().map(|(trace_id, _)| trace_id)
 }
 
 /// Targets whose logs never go out over OTLP: the exporter's own transport,
@@ -107,6 +104,11 @@ const EXPORT_LOOP_TARGETS: &[&str] = &[
     "opentelemetry_sdk",
     "opentelemetry_otlp",
 ];
+
+/// A per-layer filter that passes events and no spans.
+fn events_only<S>() -> impl tracing_subscriber::layer::Filter<S> {
+    tracing_subscriber::filter::filter_fn(|metadata| metadata.is_event())
+}
 
 fn log_filter() -> EnvFilter {
     EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))
@@ -131,11 +133,14 @@ pub fn init(service: ServiceInfo) -> Result<Telemetry, Error> {
         None
     };
 
-    // Spans are kept at INFO and above whatever RUST_LOG says, so turning
-    // logs down never breaks a trace.
+    // The layers build their spans on the OpenTelemetry API (see
+    // `call_span`); this bridge is for `tracing` spans in handlers, such as
+    // `#[instrument]`. They are kept at INFO and above whatever RUST_LOG
+    // says, so turning logs down never breaks a trace.
     // Lean spans: no source location, thread or target attributes, and no
     // busy/idle timing (two clock reads per poll). Context activation stays
-    // on: the OTLP log bridge reads the active context for trace ids.
+    // on: it makes such a span the current OpenTelemetry context, where log
+    // lines and outgoing calls find it.
     let traces = tracing_opentelemetry::layer()
         .with_tracer(tracer_provider.tracer(service.name))
         .with_location(false)
@@ -143,15 +148,13 @@ pub fn init(service: ServiceInfo) -> Result<Telemetry, Error> {
         .with_target(false)
         .with_tracked_inactivity(false)
         .with_filter(tracing_subscriber::filter::LevelFilter::INFO);
+    // Log lines read trace ids from the OpenTelemetry context, not from
+    // `tracing` spans, so the log layers take events only.
     let stdout = tracing_subscriber::fmt::layer()
         .event_format(json_log::JsonFormat)
-        // JsonFormat never prints span fields, so do not format them: the
-        // default formatter would render every span's fields (with ANSI
-        // styling) on creation, about a tenth of a busy server's CPU.
-        .fmt_fields(json_log::skip_span_fields())
         .with_ansi(false)
         .with_writer(std::io::stdout)
-        .with_filter(log_filter());
+        .with_filter(log_filter().and(events_only()));
     let otlp_logs = logger_provider.as_ref().map(|provider| {
         let mut filter = log_filter();
         for target in EXPORT_LOOP_TARGETS {
@@ -159,14 +162,17 @@ pub fn init(service: ServiceInfo) -> Result<Telemetry, Error> {
                 filter = filter.add_directive(directive);
             }
         }
-        OpenTelemetryTracingBridge::new(provider).with_filter(filter)
+        OpenTelemetryTracingBridge::new(provider).with_filter(filter.and(events_only()))
     });
     tracing_subscriber::registry()
+        .with(recordable::Recordable::new(log_filter()))
         .with(traces)
         .with(stdout)
         .with(otlp_logs)
         .try_init()?;
 
+    // The layers take their tracer from the global provider.
+    opentelemetry::global::set_tracer_provider(tracer_provider.clone());
     let metrics = Metrics::install(service)?;
     tracing::info!(
         traces_exported = plan.traces,

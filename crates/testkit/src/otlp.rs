@@ -167,6 +167,10 @@ impl OtlpReceiver {
         format!("http://{}", self.addr)
     }
 
+    pub fn spans(&self) -> Vec<ReceivedSpan> {
+        self.store.spans.lock().unwrap().clone()
+    }
+
     pub fn spans_of_trace(&self, trace_id: &str) -> Vec<ReceivedSpan> {
         let spans = self.store.spans.lock().unwrap();
         spans

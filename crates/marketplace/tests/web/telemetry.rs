@@ -168,6 +168,81 @@ async fn a_not_found_call_logs_one_json_line_with_its_trace_id_also_over_otlp() 
     assert_eq!(recommendations.terminate().await, Some(0));
 }
 
+/// A call whose caller chose not to sample its trace records no spans, on
+/// the server or below it, yet its log lines still carry the caller's trace
+/// id, on stdout and over OTLP.
+#[tokio::test]
+async fn an_unsampled_call_exports_no_spans_but_logs_with_its_trace_id() {
+    const UNSAMPLED: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const SAMPLED: &str = "0af7651916cd43dd8448eb211c80319c";
+    let receiver = OtlpReceiver::start().await;
+    let (recommendations, marketplace) = start_both(&export_env(receiver.endpoint())).await;
+    let channel =
+        tonic::transport::Channel::from_shared(format!("http://{}", recommendations.addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+    let mut client = RecommendationsServiceClient::new(channel);
+    let request = |trace_id: &str, flags: &str, category: i32| {
+        let mut request = tonic::Request::new(RecommendRequest {
+            user_id: 1,
+            category,
+            max_results: 3,
+        });
+        let traceparent = format!("00-{trace_id}-00f067aa0ba902b7-{flags}");
+        request
+            .metadata_mut()
+            .insert("traceparent", traceparent.parse().unwrap());
+        request
+    };
+    const MYSTERY: i32 = 1;
+    client
+        .recommend(request(UNSAMPLED, "00", MYSTERY))
+        .await
+        .unwrap();
+    let status = client
+        .recommend(request(UNSAMPLED, "00", 99))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::NotFound);
+    // The same exporter queue carries a sampled call's spans after them.
+    client
+        .recommend(request(SAMPLED, "01", MYSTERY))
+        .await
+        .unwrap();
+    receiver
+        .wait_for("the sampled call's server and internal spans", |r| {
+            r.spans_of_trace(SAMPLED).len() >= 2
+        })
+        .await;
+    let stray: Vec<_> = receiver
+        .spans()
+        .into_iter()
+        .filter(|span| span.trace_id != SAMPLED)
+        .collect();
+    assert!(
+        stray.is_empty(),
+        "only the sampled call is traced: {stray:#?}"
+    );
+
+    receiver
+        .wait_for("the warning over OTLP", |r| {
+            r.logs().iter().any(|l| l.trace_id == UNSAMPLED)
+        })
+        .await;
+    let warnings: Vec<serde_json::Value> = recommendations
+        .log_lines()
+        .into_iter()
+        .filter(|line| line["message"] == "gRPC call failed")
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert_eq!(warnings[0]["trace_id"], UNSAMPLED);
+
+    drop(marketplace);
+    assert_eq!(recommendations.terminate().await, Some(0));
+}
+
 #[tokio::test]
 async fn metrics_carry_semconv_names_and_labels_and_nothing_for_probes_or_raw_paths() {
     let (recommendations, marketplace) = start_both(&[]).await;
