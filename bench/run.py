@@ -299,73 +299,81 @@ def main():
     grpc_points = [("one at a time (-c1 -m1)", 1, 1), ("saturated (-c4 -m16)", 4, 16)]
     page_points = [("one at a time (-c1)", 1), ("saturated (-c8)", 8)]
 
-    def run_grpc(label, start, path, body, measure_memory=False):
-        service, port, ready = start()
+    def run_interleaved(kind, systems, points, load):
+        """Starts every system, then runs each load point `repeats` times with
+        the systems taking turns within each repeat, so a slow spell of this
+        virtual machine falls on all of them alike. Idle systems wait on
+        their sockets and cost the one under load nothing."""
+        started = []
         try:
-            assert_grpc_works(port, path, body)
-            if measure_memory:
-                results["memory"][f"{label}: idle"] = service.memory_kib("VmRSS")
-            for point, clients, streams in grpc_points:
-                runs = [h2load(f"http://127.0.0.1:{port}{path}", body, clients, streams, duration, warmup)
-                        for _ in range(repeats)]
-                results["grpc"].setdefault(label, {})[point] = summarize(runs)
-                print(f"grpc  {label:45} {point:25} {fmt_point(summarize(runs))}", flush=True)
-            if measure_memory:
-                results["memory"][f"{label}: peak under saturation"] = service.memory_kib("VmHWM")
-            results["startup"][label] = ready
+            for label, start, check, measure_memory in systems:
+                services, target, ready = start()
+                started.append((label, services, target, measure_memory))
+                check(target)
+                results["startup"][label] = ready
+                if measure_memory:
+                    for name, service in memory_labels(kind, label, services):
+                        results["memory"][f"{name}: idle"] = service.memory_kib("VmRSS")
+            for point, *load_args in points:
+                runs = {label: [] for label, *_ in started}
+                for _ in range(repeats):
+                    for label, _, target, _ in started:
+                        runs[label].append(load(target, *load_args))
+                for label, label_runs in runs.items():
+                    results[kind].setdefault(label, {})[point] = summarize(label_runs)
+                    print(f"{kind:5} {label:45} {point:25} {fmt_point(summarize(label_runs))}", flush=True)
+            for label, services, _, measure_memory in started:
+                if measure_memory:
+                    for name, service in memory_labels(kind, label, services):
+                        results["memory"][f"{name}: peak under saturation"] = service.memory_kib("VmHWM")
         finally:
-            service.stop()
+            for _, services, _, _ in reversed(started):
+                for service in reversed(services):
+                    service.stop()
 
-    def run_page(label, start_pair, measure_memory=False):
-        services, port, ready = start_pair()
-        try:
-            url = f"http://127.0.0.1:{port}/"
-            if not page_has_books(url):
-                raise RuntimeError(f"{label}: the page has no books")
-            if measure_memory:
-                for service in services:
-                    results["memory"][f"{service.name} ({label}): idle"] = service.memory_kib("VmRSS")
-            for point, connections in page_points:
-                runs = [wrk(url, connections, duration, warmup) for _ in range(repeats)]
-                results["page"].setdefault(label, {})[point] = summarize(runs)
-                print(f"page  {label:45} {point:25} {fmt_point(summarize(runs))}", flush=True)
-            if measure_memory:
-                for service in services:
-                    results["memory"][f"{service.name} ({label}): peak under saturation"] = service.memory_kib("VmHWM")
-            results["startup"][label] = ready
-        finally:
-            for service in reversed(services):
-                service.stop()
+    def grpc_system(label, start, path, body, measure_memory=False):
+        def start_one():
+            service, port, ready = start()
+            return [service], (f"http://127.0.0.1:{port}{path}", body), ready
+        return label, start_one, lambda target: assert_grpc_works(*target), measure_memory
 
-    run_grpc("Rust, shipped telemetry (sampler 0.1)", lambda: start_rust_recommendations(sink_port, SHIPPED), V1_PATH, v1_body, measure_memory=True)
-    run_grpc("Rust, telemetry with always-on sampling", lambda: start_rust_recommendations(sink_port, ALWAYS_ON), V1_PATH, v1_body)
-    run_grpc("Rust, bare (no telemetry layers)", start_bare_recommendations, V1_PATH, v1_body)
-    run_grpc("Python grpcio (tutorial)", lambda: start_python_recommendations(stubs), LEGACY_PATH, legacy_body, measure_memory=True)
+    run_interleaved("grpc", [
+        grpc_system("Rust, shipped telemetry (sampler 0.1)", lambda: start_rust_recommendations(sink_port, SHIPPED), V1_PATH, v1_body, measure_memory=True),
+        grpc_system("Rust, telemetry with always-on sampling", lambda: start_rust_recommendations(sink_port, ALWAYS_ON), V1_PATH, v1_body),
+        grpc_system("Rust, bare (no telemetry layers)", start_bare_recommendations, V1_PATH, v1_body),
+        grpc_system("Python grpcio (tutorial)", lambda: start_python_recommendations(stubs), LEGACY_PATH, legacy_body, measure_memory=True),
+    ], grpc_points, lambda target, clients, streams: h2load(*target, clients, streams, duration, warmup))
 
     def rust_pair(sampler):
         def start():
             rec, grpc, _ = start_rust_recommendations(sink_port, sampler)
             market, http, ready = start_rust_marketplace(sink_port, sampler, grpc)
-            return [rec, market], http, ready
+            return [rec, market], f"http://127.0.0.1:{http}/", ready
         return start
 
     def bare_pair():
         rec, grpc, _ = start_bare_recommendations()
         market, http, ready = start_bare_marketplace(grpc)
-        return [rec, market], http, ready
+        return [rec, market], f"http://127.0.0.1:{http}/", ready
 
     def python_pair(server):
         def start():
             rec, grpc, _ = start_python_recommendations(stubs)
             market, http, ready = start_flask(stubs, grpc, server)
-            return [rec, market], http, ready
+            return [rec, market], f"http://127.0.0.1:{http}/", ready
         return start
 
-    run_page("Rust, shipped telemetry (sampler 0.1)", rust_pair(SHIPPED), measure_memory=True)
-    run_page("Rust, telemetry with always-on sampling", rust_pair(ALWAYS_ON))
-    run_page("Rust, bare (no telemetry layers)", bare_pair)
-    run_page("Flask, `flask run` (tutorial)", python_pair("flask run"), measure_memory=True)
-    run_page("Flask, gunicorn (2 workers x 4 threads)", python_pair("gunicorn"))
+    def check_page(url):
+        if not page_has_books(url):
+            raise RuntimeError(f"{url}: the page has no books")
+
+    run_interleaved("page", [
+        ("Rust, shipped telemetry (sampler 0.1)", rust_pair(SHIPPED), check_page, True),
+        ("Rust, telemetry with always-on sampling", rust_pair(ALWAYS_ON), check_page, False),
+        ("Rust, bare (no telemetry layers)", bare_pair, check_page, False),
+        ("Flask, `flask run` (tutorial)", python_pair("flask run"), check_page, True),
+        ("Flask, gunicorn (2 workers x 4 threads)", python_pair("gunicorn"), check_page, False),
+    ], page_points, lambda url, connections: wrk(url, connections, duration, warmup))
 
     sink.send_signal(signal.SIGTERM)
     _, sink_report = sink.communicate(timeout=10)
@@ -381,16 +389,23 @@ def main():
         write_doc(tables)
 
 
-def assert_grpc_works(port, path, body):
+def assert_grpc_works(url, body):
     """One call with h2load before timing: a gRPC error also comes back as
     HTTP 200, so check the answer's trailers say OK."""
     output = subprocess.run(
-        ["nghttp", "-v", "-d", str(body), "-H", "content-type: application/grpc", "-H", "te: trailers",
-         f"http://127.0.0.1:{port}{path}"],
+        ["nghttp", "-v", "-d", str(body), "-H", "content-type: application/grpc", "-H", "te: trailers", url],
         capture_output=True, text=True, timeout=10,
     ).stdout
     if "grpc-status: 0" not in output:
-        raise RuntimeError(f"the gRPC call failed on port {port}:\n{output[-2000:]}")
+        raise RuntimeError(f"the gRPC call to {url} failed:\n{output[-2000:]}")
+
+
+def memory_labels(kind, label, services):
+    """How each service's memory is named in the tables: a gRPC system is one
+    process; a page system names each of its two."""
+    if kind == "grpc":
+        return [(label, services[0])]
+    return [(f"{service.name} ({label})", service) for service in services]
 
 
 def machine():

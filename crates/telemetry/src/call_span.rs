@@ -12,7 +12,7 @@ use std::sync::Arc;
 use opentelemetry::context::{FutureExt as _, WithContext};
 use opentelemetry::global::{self, BoxedTracer};
 use opentelemetry::propagation::TextMapPropagator as _;
-use opentelemetry::trace::{SpanKind, TraceContextExt as _, Tracer as _};
+use opentelemetry::trace::{Span as _, SpanContext, SpanKind, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, InstrumentationScope, KeyValue};
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
@@ -32,19 +32,27 @@ impl CallTracer {
     }
 
     /// Starts a span under `parent` and returns the context that holds it.
+    ///
+    /// The sampler decides on the parent and the trace id alone, as every
+    /// standard `OTEL_TRACES_SAMPLER` sampler does; so `describe` (the span's
+    /// name and attributes) runs only for a span that is recorded, and an
+    /// unsampled call allocates none of it.
     pub(crate) fn start(
         &self,
-        name: impl Into<Cow<'static, str>>,
         kind: SpanKind,
         parent: &Context,
-        attributes: Vec<KeyValue>,
+        describe: impl FnOnce() -> (Cow<'static, str>, Vec<KeyValue>),
     ) -> Context {
-        let span = self
+        let mut span = self
             .0
-            .span_builder(name)
+            .span_builder("")
             .with_kind(kind)
-            .with_attributes(attributes)
             .start_with_context(&*self.0, parent);
+        if span.is_recording() {
+            let (name, attributes) = describe();
+            span.update_name(name);
+            span.set_attributes(attributes);
+        }
         parent.with_span(span)
     }
 }
@@ -76,17 +84,12 @@ pub(crate) fn in_context<F: Future>(cx: &Context, call: impl FnOnce() -> F) -> W
     future.with_context(cx.clone())
 }
 
-/// The trace id and span id of the current context, if it has a span.
-pub(crate) fn current_ids() -> Option<(String, String)> {
+/// The span context of the current context, if it has a valid span.
+pub(crate) fn current_span_context() -> Option<SpanContext> {
     Context::map_current(|cx| {
         let span = cx.span();
         let span_context = span.span_context();
-        span_context.is_valid().then(|| {
-            (
-                span_context.trace_id().to_string(),
-                span_context.span_id().to_string(),
-            )
-        })
+        span_context.is_valid().then(|| span_context.clone())
     })
 }
 

@@ -188,19 +188,16 @@ impl CallRecord {
         extra: Option<KeyValue>,
     ) -> CallRecord {
         let (method, cached) = methods.lookup(path);
-        let mut attributes = Vec::with_capacity(4);
-        attributes.extend([
-            KeyValue::new("rpc.system.name", "grpc"),
-            KeyValue::new("rpc.service", method.service.clone()),
-            KeyValue::new("rpc.method", method.method.clone()),
-        ]);
-        attributes.extend(extra);
-        let cx = methods.tracer.start(
-            method.span_name.to_string(),
-            methods.side.span_kind(),
-            parent,
-            attributes,
-        );
+        let cx = methods.tracer.start(methods.side.span_kind(), parent, || {
+            let mut attributes = Vec::with_capacity(4);
+            attributes.extend([
+                KeyValue::new("rpc.system.name", "grpc"),
+                KeyValue::new("rpc.service", method.service.clone()),
+                KeyValue::new("rpc.method", method.method.clone()),
+            ]);
+            attributes.extend(extra);
+            (method.span_name.to_string().into(), attributes)
+        });
         CallRecord {
             methods: methods.clone(),
             method,

@@ -115,16 +115,17 @@ where
             Some(matched) => self.routes.lookup(matched.as_str()),
             None => self.routes.other.clone(),
         };
-        let cx = self.routes.tracer.start(
-            route.span_name(method).to_string(),
-            SpanKind::Server,
-            &remote_parent(request.headers()),
-            vec![
-                KeyValue::new("http.request.method", method),
-                KeyValue::new("http.route", route.route.clone()),
-                KeyValue::new("url.path", request.uri().path().to_owned()),
-            ],
-        );
+        let cx =
+            self.routes
+                .tracer
+                .start(SpanKind::Server, &remote_parent(request.headers()), || {
+                    let attributes = vec![
+                        KeyValue::new("http.request.method", method),
+                        KeyValue::new("http.route", route.route.clone()),
+                        KeyValue::new("url.path", request.uri().path().to_owned()),
+                    ];
+                    (route.span_name(method).to_string().into(), attributes)
+                });
         let start = Instant::now();
         let future = in_context(&cx, || self.inner.call(request));
         Box::pin(async move {
@@ -141,12 +142,14 @@ where
             route
                 .histogram(method, status)
                 .record(start.elapsed().as_secs_f64());
-            span.set_attribute(KeyValue::new(
-                "http.response.status_code",
-                i64::from(status.as_u16()),
-            ));
-            if status.is_server_error() {
-                span.set_status(Status::error(""));
+            if span.is_recording() {
+                span.set_attribute(KeyValue::new(
+                    "http.response.status_code",
+                    i64::from(status.as_u16()),
+                ));
+                if status.is_server_error() {
+                    span.set_status(Status::error(""));
+                }
             }
             if let Some(value) = traceresponse(&cx) {
                 response.headers_mut().insert("traceresponse", value);

@@ -51,9 +51,10 @@ where
         }
         object.extend(fields.0);
 
-        if let Some((trace_id, span_id)) = crate::call_span::current_ids() {
-            object.insert("trace_id".into(), Value::String(trace_id));
-            object.insert("span_id".into(), Value::String(span_id));
+        if let Some(span_context) = crate::call_span::current_span_context() {
+            let (trace_id, span_id) = (span_context.trace_id(), span_context.span_id());
+            object.insert("trace_id".into(), Value::String(trace_id.to_string()));
+            object.insert("span_id".into(), Value::String(span_id.to_string()));
         }
         let line = serde_json::to_string(&object).map_err(|_| fmt::Error)?;
         writeln!(writer, "{line}")

@@ -89,7 +89,7 @@ impl Drop for Telemetry {
 /// The trace id of the current span, if it has one: for pages that show
 /// their own trace id, and for links to the trace.
 pub fn current_trace_id() -> Option<String> {
-    call_span::current_ids().map(|(trace_id, _)| trace_id)
+    call_span::current_span_context().map(|span_context| span_context.trace_id().to_string())
 }
 
 /// Targets whose logs never go out over OTLP: the exporter's own transport,
