@@ -112,7 +112,6 @@ pub(crate) struct Method {
     path: Box<str>,
     service: Arc<str>,
     method: Arc<str>,
-    span_name: Box<str>,
     histograms: Histograms<17>,
 }
 
@@ -123,7 +122,6 @@ impl Method {
             path: path.into(),
             service: service.into(),
             method: method.into(),
-            span_name: format!("{service}/{method}").into(),
             histograms: Histograms::default(),
         }
     }
@@ -196,7 +194,8 @@ impl CallRecord {
                 KeyValue::new("rpc.method", method.method.clone()),
             ]);
             attributes.extend(extra);
-            (method.span_name.to_string().into(), attributes)
+            let name = format!("{}/{}", method.service, method.method);
+            (name.into(), attributes)
         });
         CallRecord {
             methods: methods.clone(),

@@ -124,20 +124,14 @@ where
                         KeyValue::new("http.route", route.route.clone()),
                         KeyValue::new("url.path", request.uri().path().to_owned()),
                     ];
-                    (route.span_name(method).to_string().into(), attributes)
+                    (route.span_name(method).into(), attributes)
                 });
         let start = Instant::now();
         let future = in_context(&cx, || self.inner.call(request));
         Box::pin(async move {
-            let result = future.await;
+            // On an error the span ends as `cx` is dropped.
+            let mut response = future.await?;
             let span = cx.span();
-            let mut response = match result {
-                Ok(response) => response,
-                Err(error) => {
-                    span.end();
-                    return Err(error);
-                }
-            };
             let status = response.status();
             route
                 .histogram(method, status)
@@ -160,14 +154,12 @@ where
     }
 }
 
-/// What every request to one route shares: its span names and histogram
+/// What every request to one route shares: its template and histogram
 /// handles, made on first use.
 struct Route {
     route: Arc<str>,
-    /// Semconv span names: `{method} {route}`, or `{method}` alone for
-    /// requests no route matched.
+    /// Whether `route` is a matched template (or the shared `_OTHER`).
     matched: bool,
-    span_names: RwLock<HashMap<&'static str, Arc<str>>>,
     histograms: RwLock<HashMap<(&'static str, u16), Histogram>>,
 }
 
@@ -176,29 +168,18 @@ impl Route {
         Route {
             route: route.into(),
             matched,
-            span_names: RwLock::default(),
             histograms: RwLock::default(),
         }
     }
 
-    fn span_name(&self, method: &'static str) -> Arc<str> {
-        if let Some(name) = self
-            .span_names
-            .read()
-            .ok()
-            .and_then(|names| names.get(method).cloned())
-        {
-            return name;
-        }
-        let name: Arc<str> = if self.matched {
-            format!("{method} {}", self.route).into()
+    /// The semconv span name: `{method} {route}`, or `{method}` alone for
+    /// requests no route matched.
+    fn span_name(&self, method: &'static str) -> String {
+        if self.matched {
+            format!("{method} {}", self.route)
         } else {
-            method.into()
-        };
-        if let Ok(mut names) = self.span_names.write() {
-            names.insert(method, name.clone());
+            method.to_owned()
         }
-        name
     }
 
     fn histogram(&self, method: &'static str, status: http::StatusCode) -> Histogram {

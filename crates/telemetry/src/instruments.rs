@@ -1,6 +1,7 @@
-//! Pre-resolved per-method and per-route telemetry: the span name and the
-//! histogram handle for each status are built once, on first use, instead of
-//! on every call (a label set, a registry lookup and a `format!` each time).
+//! Pre-resolved per-method and per-route telemetry: the histogram handle for
+//! each status is built once, on first use, instead of on every call (a
+//! label set and a registry lookup each time). Span names are built only for
+//! recorded spans (see `call_span`).
 //!
 //! The caches only grow with what the service really serves: entries for
 //! unknown gRPC methods and unmatched routes are never stored (they share
