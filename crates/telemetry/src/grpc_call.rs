@@ -59,16 +59,6 @@ pub(crate) fn is_server_fault(code: Code) -> bool {
     )
 }
 
-/// The gRPC status in `headers` (the trailers, or the headers of a
-/// trailers-only answer), if there is one. OK, by far the most common, is
-/// read without tonic's full parse of the message, details and metadata.
-pub(crate) fn status_in(headers: &http::HeaderMap) -> Option<tonic::Status> {
-    if headers.get("grpc-status").map(http::HeaderValue::as_bytes) == Some(b"0") {
-        return Some(tonic::Status::new(Code::Ok, ""));
-    }
-    tonic::Status::from_header_map(headers)
-}
-
 /// Splits `/package.Service/Method` into its service and method.
 pub(crate) fn split_path(path: &str) -> Option<(&str, &str)> {
     let (service, method) = path.strip_prefix('/')?.split_once('/')?;
@@ -149,7 +139,7 @@ impl Methods {
     pub(crate) fn new(side: Side) -> Methods {
         Methods {
             side,
-            tracer: CallTracer::from_global(),
+            tracer: CallTracer::new(),
             cache: Cache::default(),
             other: Arc::new(Method::new("/_OTHER/_OTHER")),
         }
@@ -178,12 +168,13 @@ pub(crate) struct CallRecord {
 
 impl CallRecord {
     /// Starts the span of a call to `path` under `parent`, and the clock.
-    /// `extra` attributes follow the standard ones.
+    /// `extra` attributes, asked for only when the span is recorded, follow
+    /// the standard ones.
     pub(crate) fn start(
         methods: &Arc<Methods>,
         path: &str,
         parent: &OtelContext,
-        extra: Option<KeyValue>,
+        extra: impl FnOnce() -> Option<KeyValue>,
     ) -> CallRecord {
         let (method, cached) = methods.lookup(path);
         let cx = methods.tracer.start(methods.side.span_kind(), parent, || {
@@ -193,7 +184,7 @@ impl CallRecord {
                 KeyValue::new("rpc.service", method.service.clone()),
                 KeyValue::new("rpc.method", method.method.clone()),
             ]);
-            attributes.extend(extra);
+            attributes.extend(extra());
             let name = format!("{}/{}", method.service, method.method);
             (name.into(), attributes)
         });
@@ -211,9 +202,28 @@ impl CallRecord {
         &self.cx
     }
 
-    pub(crate) fn finish(self, status: &tonic::Status) {
+    /// Finishes the call if `headers` (the trailers, or the headers of a
+    /// trailers-only answer) carry its gRPC status; otherwise hands the
+    /// record back. OK, by far the most common, is read without tonic's
+    /// full parse of the message, details and metadata.
+    pub(crate) fn finish_if_status(self, headers: &http::HeaderMap) -> Option<CallRecord> {
+        if headers.get("grpc-status").map(http::HeaderValue::as_bytes) == Some(b"0") {
+            self.finish(Code::Ok, "");
+            return None;
+        }
+        match tonic::Status::from_header_map(headers) {
+            Some(status) => {
+                self.finish(status.code(), status.message());
+                None
+            }
+            None => Some(self),
+        }
+    }
+
+    /// Records the call's outcome: its metric, span status and, for a
+    /// non-OK code, one log line.
+    pub(crate) fn finish(self, code: Code, message: &str) {
         let side = self.methods.side;
-        let code = status.code();
         // An unknown method is answered by the router, not a handler: it gets
         // the shared _OTHER entry, or every probe of a random path would mint
         // a new series. Served methods are remembered.
@@ -252,7 +262,7 @@ impl CallRecord {
             // A client span is an error for any non-OK code; a server span
             // only for server faults.
             if code != Code::Ok && (side == Side::Client || is_server_fault(code)) {
-                span.set_status(Status::error(status.message().to_owned()));
+                span.set_status(Status::error(message.to_owned()));
             }
         }
         if code != Code::Ok {
@@ -264,7 +274,7 @@ impl CallRecord {
                     rpc.service = service,
                     rpc.method = method,
                     rpc.response.status_code = name,
-                    error.message = status.message(),
+                    error.message = message,
                     "gRPC call failed"
                 );
             } else {
@@ -273,7 +283,7 @@ impl CallRecord {
                     rpc.service = service,
                     rpc.method = method,
                     rpc.response.status_code = name,
-                    error.message = status.message(),
+                    error.message = message,
                     "gRPC call failed"
                 );
             }
@@ -294,7 +304,7 @@ pin_project_lite::pin_project! {
     impl<B> PinnedDrop for ObservedBody<B> {
         fn drop(this: Pin<&mut Self>) {
             if let Some(record) = this.project().record.take() {
-                record.finish(&tonic::Status::cancelled("response body dropped before the end"));
+                record.finish(Code::Cancelled, "response body dropped before the end");
             }
         }
     }
@@ -322,22 +332,21 @@ where
         let polled = this.inner.poll_frame(cx);
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
-                if let Some(trailers) = frame.trailers_ref() {
-                    let status = status_in(trailers)
-                        .unwrap_or_else(|| tonic::Status::unknown("trailers without grpc-status"));
-                    if let Some(record) = this.record.take() {
-                        record.finish(&status);
-                    }
+                if let Some(trailers) = frame.trailers_ref()
+                    && let Some(record) = this.record.take()
+                    && let Some(record) = record.finish_if_status(trailers)
+                {
+                    record.finish(Code::Unknown, "trailers without grpc-status");
                 }
             }
             Poll::Ready(Some(Err(error))) => {
                 if let Some(record) = this.record.take() {
-                    record.finish(&tonic::Status::unknown(error.to_string()));
+                    record.finish(Code::Unknown, &error.to_string());
                 }
             }
             Poll::Ready(None) => {
                 if let Some(record) = this.record.take() {
-                    record.finish(&tonic::Status::unknown("stream ended without grpc-status"));
+                    record.finish(Code::Unknown, "stream ended without grpc-status");
                 }
             }
             Poll::Pending => {}

@@ -6,13 +6,14 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use opentelemetry::{Context as OtelContext, KeyValue};
+use tonic::Code;
 use tower::{Layer, Service};
 
-use crate::call_span::{in_context, inject};
-use crate::grpc_call::{CallRecord, Methods, ObservedBody, Side, status_in};
+use crate::call_span::inject;
+use crate::grpc_call::{CallRecord, Methods, ObservedBody, Side};
 
 /// Wraps a client channel: `ServiceBuilder::new().layer(GrpcClientLayer::new()).service(channel)`.
 /// Build it after [`crate::init`], which installs the tracer it takes.
@@ -56,63 +57,80 @@ pub struct GrpcClientService<S> {
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for GrpcClientService<S>
 where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
-    S::Future: Send + 'static,
     S::Error: std::error::Error + 'static,
 {
     type Response = http::Response<ObservedBody<ResBody>>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
+    type Future = GrpcClientFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
-        let server = request
-            .uri()
-            .host()
-            .map(|host| KeyValue::new("server.address", host.to_owned()));
-        let record = CallRecord::start(
-            &self.methods,
-            request.uri().path(),
-            &OtelContext::current(),
-            server,
-        );
+        let uri = request.uri();
+        let record = CallRecord::start(&self.methods, uri.path(), &OtelContext::current(), || {
+            uri.host()
+                .map(|host| KeyValue::new("server.address", host.to_owned()))
+        });
         inject(record.context(), request.headers_mut());
-        let future = in_context(record.context(), || self.inner.call(request));
-        let mut pending = PendingCall(Some(record));
-        Box::pin(async move {
-            let result = future.await;
-            let mut record = pending.0.take();
-            let response = match result {
-                Ok(response) => response,
-                Err(error) => {
-                    if let Some(record) = record {
-                        record.finish(&status_of_error(&error));
-                    }
-                    return Err(error);
-                }
-            };
-            if let Some(status) = status_in(response.headers())
-                && let Some(record) = record.take()
-            {
-                record.finish(&status);
-            }
-            Ok(response.map(|body| ObservedBody::new(body, record)))
-        })
+        let inner = {
+            let _current = record.context().clone().attach();
+            self.inner.call(request)
+        };
+        GrpcClientFuture {
+            inner,
+            record: Some(record),
+        }
     }
 }
 
-/// A call whose response has not arrived. If the caller drops the future
-/// first (its own timeout, a cancelled page load), the call is still
-/// recorded, as CANCELLED.
-struct PendingCall(Option<CallRecord>);
+pin_project_lite::pin_project! {
+    /// The response future of [`GrpcClientService`]: runs the call with its
+    /// span as the current context. If the caller drops it before the
+    /// response arrives (its own timeout, a cancelled page load), the call is
+    /// still recorded, as CANCELLED.
+    pub struct GrpcClientFuture<F> {
+        #[pin]
+        inner: F,
+        record: Option<CallRecord>,
+    }
 
-impl Drop for PendingCall {
-    fn drop(&mut self) {
-        if let Some(record) = self.0.take() {
-            record.finish(&tonic::Status::cancelled("the caller stopped waiting"));
+    impl<F> PinnedDrop for GrpcClientFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(record) = this.project().record.take() {
+                record.finish(Code::Cancelled, "the caller stopped waiting");
+            }
         }
+    }
+}
+
+impl<F, ResBody, E> Future for GrpcClientFuture<F>
+where
+    F: Future<Output = Result<http::Response<ResBody>, E>>,
+    E: std::error::Error + 'static,
+{
+    type Output = Result<http::Response<ObservedBody<ResBody>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = {
+            let _current = this.record.as_ref().map(|r| r.context().clone().attach());
+            ready!(this.inner.poll(cx))
+        };
+        let record = this.record.take();
+        let response = match result {
+            Ok(response) => response,
+            Err(error) => {
+                if let Some(record) = record {
+                    let status = status_of_error(&error);
+                    record.finish(status.code(), status.message());
+                }
+                return Poll::Ready(Err(error));
+            }
+        };
+        let record = record.and_then(|record| record.finish_if_status(response.headers()));
+        Poll::Ready(Ok(response.map(|body| ObservedBody::new(body, record))))
     }
 }
 

@@ -9,14 +9,13 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use tower::{Layer, Service};
-use tower_http::catch_panic::{CatchPanic, CatchPanicLayer};
 
-use crate::call_span::{in_context, remote_parent};
-use crate::grpc_call::{CallRecord, Methods, ObservedBody, Side, status_in};
-use crate::panic::{GrpcPanicResponse, grpc_panic_response};
+use crate::call_span::remote_parent;
+use crate::grpc_call::{CallRecord, Methods, ObservedBody, Side};
+use crate::panic::{Guarded, grpc_panic_response};
 
 /// Paths that are never traced or measured.
 fn is_probe(path: &str) -> bool {
@@ -47,11 +46,11 @@ impl Default for GrpcServerLayer {
 }
 
 impl<S> Layer<S> for GrpcServerLayer {
-    type Service = GrpcServerService<CatchPanic<S, GrpcPanicResponse>>;
+    type Service = GrpcServerService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
         GrpcServerService {
-            inner: CatchPanicLayer::custom(grpc_panic_response as GrpcPanicResponse).layer(inner),
+            inner,
             methods: self.methods.clone(),
         }
     }
@@ -67,11 +66,11 @@ pub struct GrpcServerService<S> {
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for GrpcServerService<S>
 where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
-    S::Future: Send + 'static,
+    ResBody: Default,
 {
     type Response = http::Response<ObservedBody<ResBody>>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
+    type Future = GrpcServerFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -80,26 +79,60 @@ where
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
         let path = request.uri().path();
         if is_probe(path) {
-            let future = self.inner.call(request);
-            return Box::pin(
-                async move { Ok(future.await?.map(|body| ObservedBody::new(body, None))) },
-            );
-        }
-        let record =
-            CallRecord::start(&self.methods, path, &remote_parent(request.headers()), None);
-        let future = in_context(record.context(), || self.inner.call(request));
-        Box::pin(async move {
-            let response = future.await?;
-            // A trailers-only answer (every error tonic sends) carries its
-            // status in the headers and has no trailers to wait for.
-            let record = match status_in(response.headers()) {
-                Some(status) => {
-                    record.finish(&status);
-                    None
-                }
-                None => Some(record),
+            return GrpcServerFuture {
+                inner: Guarded::call(|| self.inner.call(request)),
+                record: None,
             };
-            Ok(response.map(|body| ObservedBody::new(body, record)))
-        })
+        }
+        let record = CallRecord::start(
+            &self.methods,
+            path,
+            &remote_parent(request.headers()),
+            || None,
+        );
+        let inner = {
+            let _current = record.context().clone().attach();
+            Guarded::call(|| self.inner.call(request))
+        };
+        GrpcServerFuture {
+            inner,
+            record: Some(record),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`GrpcServerService`]: runs the call with its
+    /// span as the current context, and answers a panic with INTERNAL.
+    pub struct GrpcServerFuture<F> {
+        #[pin]
+        inner: Guarded<F>,
+        record: Option<CallRecord>,
+    }
+}
+
+impl<F, ResBody, E> Future for GrpcServerFuture<F>
+where
+    F: Future<Output = Result<http::Response<ResBody>, E>>,
+    ResBody: Default,
+{
+    type Output = Result<http::Response<ObservedBody<ResBody>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = {
+            let _current = this.record.as_ref().map(|r| r.context().clone().attach());
+            match ready!(this.inner.poll(cx)) {
+                Ok(result) => result?,
+                Err(panic) => grpc_panic_response(panic),
+            }
+        };
+        // A trailers-only answer (every error tonic sends) carries its
+        // status in the headers and has no trailers to wait for.
+        let record = this
+            .record
+            .take()
+            .and_then(|record| record.finish_if_status(response.headers()));
+        Poll::Ready(Ok(response.map(|body| ObservedBody::new(body, record))))
     }
 }

@@ -11,20 +11,20 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use axum::extract::MatchedPath;
+use bytes::Bytes;
 use metrics::Histogram;
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _};
 use opentelemetry::{Context as OtelContext, KeyValue};
 use tower::{Layer, Service};
-use tower_http::catch_panic::{CatchPanic, CatchPanicLayer};
 
-use crate::call_span::{CallTracer, in_context, remote_parent};
+use crate::call_span::{CallTracer, remote_parent, trace_header};
 use crate::grpc_call::OTHER;
 use crate::instruments::Cache;
-use crate::panic::{HttpPanicResponse, http_panic_response};
+use crate::panic::{Guarded, http_panic_response};
 use crate::prometheus::names;
 
 /// The methods semconv names; anything else is `_OTHER`.
@@ -71,11 +71,11 @@ impl std::fmt::Debug for HttpServerLayer {
 }
 
 impl<S> Layer<S> for HttpServerLayer {
-    type Service = HttpServerService<CatchPanic<S, HttpPanicResponse>>;
+    type Service = HttpServerService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
         HttpServerService {
-            inner: CatchPanicLayer::custom(http_panic_response as HttpPanicResponse).layer(inner),
+            inner,
             routes: self.routes.clone(),
         }
     }
@@ -99,11 +99,11 @@ impl<S: std::fmt::Debug> std::fmt::Debug for HttpServerService<S> {
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for HttpServerService<S>
 where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
-    S::Future: Send + 'static,
+    ResBody: From<Bytes>,
 {
     type Response = S::Response;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+    type Future = HttpServerFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -127,30 +127,69 @@ where
                     (route.span_name(method).into(), attributes)
                 });
         let start = Instant::now();
-        let future = in_context(&cx, || self.inner.call(request));
-        Box::pin(async move {
-            // On an error the span ends as `cx` is dropped.
-            let mut response = future.await?;
-            let span = cx.span();
-            let status = response.status();
-            route
-                .histogram(method, status)
-                .record(start.elapsed().as_secs_f64());
-            if span.is_recording() {
-                span.set_attribute(KeyValue::new(
-                    "http.response.status_code",
-                    i64::from(status.as_u16()),
-                ));
-                if status.is_server_error() {
-                    span.set_status(Status::error(""));
-                }
+        let inner = {
+            let _current = cx.clone().attach();
+            Guarded::call(|| self.inner.call(request))
+        };
+        HttpServerFuture {
+            inner,
+            cx,
+            route,
+            method,
+            start,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`HttpServerService`]: runs the request with
+    /// its span as the current context, and answers a panic with a 500. On
+    /// an error the span ends as the future is dropped.
+    pub struct HttpServerFuture<F> {
+        #[pin]
+        inner: Guarded<F>,
+        cx: OtelContext,
+        route: Arc<Route>,
+        method: &'static str,
+        start: Instant,
+    }
+}
+
+impl<F, ResBody, E> Future for HttpServerFuture<F>
+where
+    F: Future<Output = Result<http::Response<ResBody>, E>>,
+    ResBody: From<Bytes>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = {
+            let _current = this.cx.clone().attach();
+            match ready!(this.inner.poll(cx)) {
+                Ok(result) => result?,
+                Err(panic) => http_panic_response(panic),
             }
-            if let Some(value) = traceresponse(&cx) {
-                response.headers_mut().insert("traceresponse", value);
+        };
+        let span = this.cx.span();
+        let status = response.status();
+        this.route
+            .histogram(this.method, status)
+            .record(this.start.elapsed().as_secs_f64());
+        if span.is_recording() {
+            span.set_attribute(KeyValue::new(
+                "http.response.status_code",
+                i64::from(status.as_u16()),
+            ));
+            if status.is_server_error() {
+                span.set_status(Status::error(""));
             }
-            span.end();
-            Ok(response)
-        })
+        }
+        if let Some(value) = traceresponse(this.cx) {
+            response.headers_mut().insert("traceresponse", value);
+        }
+        span.end();
+        Poll::Ready(Ok(response))
     }
 }
 
@@ -217,7 +256,7 @@ struct Routes {
 impl Routes {
     fn new() -> Routes {
         Routes {
-            tracer: CallTracer::from_global(),
+            tracer: CallTracer::new(),
             cache: Cache::default(),
             other: Arc::new(Route::new(OTHER, false)),
         }
@@ -233,19 +272,7 @@ impl Routes {
     }
 }
 
-/// The W3C Trace Context level 2 `traceresponse` value of the span in `cx`:
-/// `00-{trace_id}-{span_id}-{flags}`.
+/// The W3C Trace Context level 2 `traceresponse` value of the span in `cx`.
 fn traceresponse(cx: &OtelContext) -> Option<http::HeaderValue> {
-    let span = cx.span();
-    let span_context = span.span_context();
-    if !span_context.is_valid() {
-        return None;
-    }
-    let value = format!(
-        "00-{}-{}-{:02x}",
-        span_context.trace_id(),
-        span_context.span_id(),
-        span_context.trace_flags().to_u8()
-    );
-    http::HeaderValue::from_str(&value).ok()
+    trace_header(cx.span().span_context())
 }

@@ -26,10 +26,11 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer as _};
 
+pub use crate::call_span::install_tracer_provider;
 pub use crate::grpc_call::{ObservedBody, code_name};
-pub use crate::grpc_client::{GrpcClientLayer, GrpcClientService};
-pub use crate::grpc_server::{GrpcServerLayer, GrpcServerService};
-pub use crate::http_server::{HttpServerLayer, HttpServerService};
+pub use crate::grpc_client::{GrpcClientFuture, GrpcClientLayer, GrpcClientService};
+pub use crate::grpc_server::{GrpcServerFuture, GrpcServerLayer, GrpcServerService};
+pub use crate::http_server::{HttpServerFuture, HttpServerLayer, HttpServerService};
 pub use crate::json_log::JsonFormat;
 pub use crate::prometheus::{DURATION_BUCKETS, Metrics, names};
 
@@ -89,7 +90,10 @@ impl Drop for Telemetry {
 /// The trace id of the current span, if it has one: for pages that show
 /// their own trace id, and for links to the trace.
 pub fn current_trace_id() -> Option<String> {
-    call_span::current_span_context().map(|span_context| span_context.trace_id().to_string())
+    let span_context = call_span::current_span_context()?;
+    let mut id = [0; 32];
+    hex::encode_to_slice(span_context.trace_id().to_bytes(), &mut id).ok()?;
+    std::str::from_utf8(&id).ok().map(str::to_owned)
 }
 
 /// Targets whose logs never go out over OTLP: the exporter's own transport,
@@ -171,8 +175,8 @@ pub fn init(service: ServiceInfo) -> Result<Telemetry, Error> {
         .with(otlp_logs)
         .try_init()?;
 
-    // The layers take their tracer from the global provider.
-    opentelemetry::global::set_tracer_provider(tracer_provider.clone());
+    // The layers take their tracer from this provider.
+    call_span::install_tracer_provider(&tracer_provider);
     let metrics = Metrics::install(service)?;
     tracing::info!(
         traces_exported = plan.traces,

@@ -68,9 +68,9 @@ pub fn capture() -> &'static Captured {
         let provider = SdkTracerProvider::builder()
             .with_simple_exporter(spans.clone())
             .build();
-        // The layers take their tracer from the global provider, as
+        // The layers take their tracer from this provider, as
         // `telemetry::init` installs it.
-        opentelemetry::global::set_tracer_provider(provider.clone());
+        telemetry::install_tracer_provider(&provider);
         let logs = LogBuffer::default();
         let writer = logs.clone();
         tracing_subscriber::registry()
