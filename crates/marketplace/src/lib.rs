@@ -61,13 +61,13 @@ impl Listeners {
 
 /// The public routes, without a socket.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/", get(pages::index))
         .fallback(pages::not_found)
         // Traces, RED metrics by route, `traceresponse` and panic recovery
         // for every route and the fallback.
-        .layer(HttpServerLayer::new())
-        .with_state(state)
+        .layer(HttpServerLayer::new());
+    pages::with_security_headers(routes).with_state(state)
 }
 
 /// Serves until `shutdown` has run its course: readiness fails as soon as the

@@ -1,5 +1,5 @@
-//! The bare baseline of the Marketplace: the same page (the real template),
-//! the same balanced channel, deadline and retries
+//! The bare baseline of the Marketplace: the same page (the real template and
+//! security headers), the same balanced channel, deadline and retries
 //! (`recommendations_client::channel`, `recommend`) and the same HTTP server
 //! and limits (`lifecycle::http`), with no telemetry layer, no subscriber and
 //! no recorder.
@@ -44,7 +44,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let client =
         RecommendationsServiceClient::new(recommendations_client::channel(&settings, Dns)?);
-    let app = Router::new().route("/", get(index)).with_state(Bare {
+    let routes = Router::new().route("/", get(index));
+    let app = marketplace::pages::with_security_headers(routes).with_state(Bare {
         client,
         deadline: config.recommendations_deadline,
     });

@@ -15,8 +15,9 @@ fn chromium() -> String {
     std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned())
 }
 
-/// Loads `url` in headless Chromium and returns the rendered DOM.
-async fn dump_dom(url: &str) -> String {
+/// Loads `url` in headless Chromium and returns the rendered DOM and the
+/// browser's log (console messages, such as security policy violations).
+async fn dump_dom(url: &str) -> (String, String) {
     let profile = std::env::temp_dir().join(format!("chromium-profile-{}", std::process::id()));
     let output = tokio::time::timeout(
         Duration::from_secs(60),
@@ -31,6 +32,7 @@ async fn dump_dom(url: &str) -> String {
                 "--disable-component-update",
                 "--disable-sync",
                 "--disable-dev-shm-usage",
+                "--enable-logging=stderr",
             ])
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg("--dump-dom")
@@ -46,7 +48,10 @@ async fn dump_dom(url: &str) -> String {
         "chromium failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    String::from_utf8(output.stdout).unwrap()
+    (
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 #[tokio::test]
@@ -59,8 +64,10 @@ async fn a_page_loaded_in_chromium_is_one_trace_across_both_services() {
     ];
     let (recommendations, marketplace) = start_both(&env).await;
 
-    let dom = dump_dom(&format!("http://{}/", marketplace.addr)).await;
+    let (dom, log) = dump_dom(&format!("http://{}/", marketplace.addr)).await;
     assert!(dom.contains("<title>Online Books For You</title>"), "{dom}");
+    // The page's own security policy must not block any of the page.
+    assert!(!log.contains("Content Security Policy"), "{log}");
     for title in MYSTERY_TITLES {
         assert!(
             dom.contains(&format!("<li>{title}</li>")),

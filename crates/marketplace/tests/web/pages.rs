@@ -28,6 +28,30 @@ async fn the_home_page_has_the_title_and_the_three_mystery_books() {
 }
 
 #[tokio::test]
+async fn every_response_carries_the_browser_security_headers() {
+    let recommendations = spawn_recommendations().await;
+    let marketplace = spawn_marketplace(recommendations.addr).await;
+
+    for path in ["/", "/no/such/page"] {
+        let page = get(marketplace.addr, path).await;
+        let csp = page.headers.get("content-security-policy").unwrap();
+        let csp = csp.to_str().unwrap();
+        for directive in [
+            "default-src 'none'",
+            "style-src 'unsafe-inline'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(csp.contains(directive), "{path}: {csp}");
+        }
+        assert_eq!(
+            page.headers.get("x-content-type-options").unwrap(),
+            "nosniff"
+        );
+        assert_eq!(page.headers.get("referrer-policy").unwrap(), "no-referrer");
+    }
+}
+
+#[tokio::test]
 async fn an_unknown_route_is_a_404_page() {
     let recommendations = spawn_recommendations().await;
     let marketplace = spawn_marketplace(recommendations.addr).await;
