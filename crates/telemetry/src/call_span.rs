@@ -11,7 +11,8 @@ use std::sync::OnceLock;
 use http::header::{HeaderName, HeaderValue};
 use opentelemetry::propagation::TextMapPropagator as _;
 use opentelemetry::trace::{
-    Span as _, SpanContext, SpanKind, TraceContextExt as _, Tracer as _, TracerProvider as _,
+    Span as _, SpanContext, SpanKind, TraceContextExt as _, TraceFlags, Tracer as _,
+    TracerProvider as _,
 };
 use opentelemetry::{Context, InstrumentationScope, KeyValue, global};
 use opentelemetry_http::HeaderExtractor;
@@ -122,7 +123,8 @@ const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 
 /// `00-{trace_id}-{span_id}-{flags}`: a W3C `traceparent`, and the value of
-/// a `traceresponse`. `None` for a context with no valid span.
+/// a `traceresponse`. Of the flags only "sampled" is written, as the SDK's
+/// propagator does. `None` for a context with no valid span.
 pub(crate) fn trace_header(span_context: &SpanContext) -> Option<HeaderValue> {
     if !span_context.is_valid() {
         return None;
@@ -130,7 +132,8 @@ pub(crate) fn trace_header(span_context: &SpanContext) -> Option<HeaderValue> {
     let mut value = *b"00-00000000000000000000000000000000-0000000000000000-00";
     hex::encode_to_slice(span_context.trace_id().to_bytes(), &mut value[3..35]).ok()?;
     hex::encode_to_slice(span_context.span_id().to_bytes(), &mut value[36..52]).ok()?;
-    hex::encode_to_slice([span_context.trace_flags().to_u8()], &mut value[53..55]).ok()?;
+    let flags = span_context.trace_flags() & TraceFlags::SAMPLED;
+    hex::encode_to_slice([flags.to_u8()], &mut value[53..55]).ok()?;
     HeaderValue::from_bytes(&value).ok()
 }
 
@@ -158,7 +161,7 @@ pub(crate) fn current_is_sampled_or_root() -> bool {
 mod tests {
     use std::collections::HashMap;
 
-    use opentelemetry::trace::{SpanId, TraceFlags, TraceId, TraceState};
+    use opentelemetry::trace::{SpanId, TraceId, TraceState};
 
     use super::*;
 
@@ -178,6 +181,8 @@ mod tests {
         for (flags, state) in [
             (TraceFlags::SAMPLED, TraceState::default()),
             (TraceFlags::default(), state),
+            // A flag this version does not define, as a caller may send.
+            (TraceFlags::new(0x03), TraceState::default()),
         ] {
             let cx = Context::new().with_remote_span_context(span_context(flags, state));
             let mut expected = HashMap::new();
