@@ -10,7 +10,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _};
-use opentelemetry::{Context as OtelContext, KeyValue};
+use opentelemetry::{Context as OtelContext, ContextGuard, KeyValue};
 use tonic::Code;
 
 use crate::call_span::CallTracer;
@@ -200,6 +200,11 @@ impl CallRecord {
     /// The context that holds the call's span, for the call to run in.
     pub(crate) fn context(&self) -> &OtelContext {
         &self.cx
+    }
+
+    /// Makes the call's span the current context until the guard drops.
+    pub(crate) fn attach(&self) -> ContextGuard {
+        self.cx.clone().attach()
     }
 
     /// Finishes the call if `headers` (the trailers, or the headers of a

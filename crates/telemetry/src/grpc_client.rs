@@ -75,7 +75,7 @@ where
         });
         inject(record.context(), request.headers_mut());
         let inner = {
-            let _current = record.context().clone().attach();
+            let _current = record.attach();
             self.inner.call(request)
         };
         GrpcClientFuture {
@@ -115,7 +115,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = {
-            let _current = this.record.as_ref().map(|r| r.context().clone().attach());
+            let _current = this.record.as_ref().map(CallRecord::attach);
             ready!(this.inner.poll(cx))
         };
         let record = this.record.take();

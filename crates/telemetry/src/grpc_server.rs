@@ -78,26 +78,19 @@ where
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
         let path = request.uri().path();
-        if is_probe(path) {
-            return GrpcServerFuture {
-                inner: Guarded::call(|| self.inner.call(request)),
-                record: None,
-            };
-        }
-        let record = CallRecord::start(
-            &self.methods,
-            path,
-            &remote_parent(request.headers()),
-            || None,
-        );
+        let record = (!is_probe(path)).then(|| {
+            CallRecord::start(
+                &self.methods,
+                path,
+                &remote_parent(request.headers()),
+                || None,
+            )
+        });
         let inner = {
-            let _current = record.context().clone().attach();
+            let _current = record.as_ref().map(CallRecord::attach);
             Guarded::call(|| self.inner.call(request))
         };
-        GrpcServerFuture {
-            inner,
-            record: Some(record),
-        }
+        GrpcServerFuture { inner, record }
     }
 }
 
@@ -121,7 +114,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let response = {
-            let _current = this.record.as_ref().map(|r| r.context().clone().attach());
+            let _current = this.record.as_ref().map(CallRecord::attach);
             match ready!(this.inner.poll(cx)) {
                 Ok(result) => result?,
                 Err(panic) => grpc_panic_response(panic),

@@ -130,6 +130,14 @@ impl Process {
             .collect()
     }
 
+    /// The JSON log lines so far with this `message`.
+    pub fn log_lines_with_message(&self, message: &str) -> Vec<serde_json::Value> {
+        self.log_lines()
+            .into_iter()
+            .filter(|line| line["message"] == message)
+            .collect()
+    }
+
     /// Sends a signal by name (`TERM`, `INT`).
     pub fn signal(&self, name: &str) {
         let pid = self.child.id().expect("the process is running").to_string();

@@ -107,11 +107,8 @@ async fn with_recommendations_slow_the_page_renders_within_the_deadline_and_logs
 
     let traceresponse = page.headers["traceresponse"].to_str().unwrap();
     let trace_id = traceresponse.split('-').nth(1).unwrap();
-    let warnings: Vec<_> = marketplace
-        .log_lines()
-        .into_iter()
-        .filter(|l| l["message"] == "recommendations unavailable; rendering the page without them")
-        .collect();
+    let warnings = marketplace
+        .log_lines_with_message("recommendations unavailable; rendering the page without them");
     assert_eq!(warnings.len(), 1, "{warnings:#?}");
     assert_eq!(warnings[0]["trace_id"], trace_id);
     let metrics = get(marketplace.admin_addr, "/metrics").await.body;

@@ -126,11 +126,7 @@ async fn a_not_found_call_logs_one_json_line_with_its_trace_id_also_over_otlp() 
 
     let deadline = Instant::now() + Duration::from_secs(10);
     let failures = loop {
-        let failures: Vec<serde_json::Value> = recommendations
-            .log_lines()
-            .into_iter()
-            .filter(|line| line["message"] == "gRPC call failed")
-            .collect();
+        let failures = recommendations.log_lines_with_message("gRPC call failed");
         if !failures.is_empty() || Instant::now() > deadline {
             break failures;
         }
@@ -230,11 +226,7 @@ async fn an_unsampled_call_exports_no_spans_but_logs_with_its_trace_id() {
             r.logs().iter().any(|l| l.trace_id == UNSAMPLED)
         })
         .await;
-    let warnings: Vec<serde_json::Value> = recommendations
-        .log_lines()
-        .into_iter()
-        .filter(|line| line["message"] == "gRPC call failed")
-        .collect();
+    let warnings = recommendations.log_lines_with_message("gRPC call failed");
     assert_eq!(warnings.len(), 1, "{warnings:#?}");
     assert_eq!(warnings[0]["trace_id"], UNSAMPLED);
 
