@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces every table in docs/benchmarks.md from a fresh clone:
-#   bash bench/run.sh            # the full run (about 15 minutes)
+#   bash bench/run.sh            # the full run (about 20 minutes)
 #   bash bench/run.sh --quick    # 1 repeat of 3 s, for trying changes
 # Installs h2load (nghttp2-client), wrk and the tutorial's Python system into
 # bench/.venv, builds the release binaries, then runs bench/run.py.
