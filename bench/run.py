@@ -42,10 +42,21 @@ V1_BODY = bytes([0, 0, 0, 0, 6, 0x08, 0x01, 0x10, 0x01, 0x18, 0x03])
 LEGACY_BODY = bytes([0, 0, 0, 0, 4, 0x08, 0x01, 0x18, 0x03])
 
 
+def free_ports(count):
+    """Free loopback ports, all different: every socket stays bound until all
+    are chosen (ports picked one at a time can repeat)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
 
 
 class Service:
@@ -207,7 +218,7 @@ ONE_PERCENT = ("parentbased_traceidratio", "0.01")
 
 
 def start_rust_recommendations(sink_port, sampler):
-    grpc, admin = free_port(), free_port()
+    grpc, admin = free_ports(2)
     env = rust_env(sink_port, sampler)
     env.update(GRPC_ADDR=f"127.0.0.1:{grpc}", ADMIN_ADDR=f"127.0.0.1:{admin}")
     service = Service("recommendations", [str(RELEASE / "recommendations")], env)
@@ -216,7 +227,7 @@ def start_rust_recommendations(sink_port, sampler):
 
 
 def start_rust_marketplace(sink_port, sampler, grpc_port):
-    http, admin = free_port(), free_port()
+    http, admin = free_ports(2)
     env = rust_env(sink_port, sampler)
     env.update(
         HTTP_ADDR=f"127.0.0.1:{http}",

@@ -64,10 +64,18 @@ FAULT_ERROR_RATE = 0.2
 DEADLINE_SECONDS = 60
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _free_ports(names):
+    """A free loopback port per name, all different: every socket stays bound
+    until all are chosen (ports picked one at a time can repeat, and a closed
+    "unused" port that repeats a live one is scraped as that service)."""
+    sockets = [socket.socket() for _ in names]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return {name: s.getsockname()[1] for name, s in zip(names, sockets)}
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def _wait_until(what, check, timeout=DEADLINE_SECONDS, interval=0.25):
@@ -192,7 +200,7 @@ def stack(tmp_path_factory):
         assert Path(binary).is_file(), f"{binary} not found: run `cargo build --bins` first"
     assert prometheus_bin, "prometheus not found: `apt-get install prometheus`, or set PROMETHEUS_BIN"
 
-    ports = {name: _free_port() for name in ("grpc", "rec_admin", "http", "mkt_admin", "prometheus", "unused")}
+    ports = _free_ports(("grpc", "rec_admin", "http", "mkt_admin", "prometheus", "unused"))
     # No OTLP endpoint: the services keep telemetry local. Drain at once.
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     base_env.update(SHUTDOWN_DELAY="0s", SHUTDOWN_TIMEOUT="5s", RUST_LOG="warn")
@@ -358,6 +366,6 @@ def test_compose_healthcheck_command_reports_ready(stack, service):
     ready = subprocess.run(command, env=dict(stack["env"], ADMIN_ADDR=f"127.0.0.1:{stack['admin'][service]}"),
                            capture_output=True, timeout=30)
     assert ready.returncode == 0, ready.stderr.decode()[-500:]
-    down = subprocess.run(command, env=dict(stack["env"], ADMIN_ADDR=f"127.0.0.1:{_free_port()}"),
+    down = subprocess.run(command, env=dict(stack["env"], ADMIN_ADDR=f"127.0.0.1:{_free_ports(['down'])['down']}"),
                           capture_output=True, timeout=30)
     assert down.returncode != 0, "healthcheck passed with nothing listening"
