@@ -90,10 +90,7 @@ impl Drop for Telemetry {
 /// The trace id of the current span, if it has one: for pages that show
 /// their own trace id, and for links to the trace.
 pub fn current_trace_id() -> Option<String> {
-    let span_context = call_span::current_span_context()?;
-    let mut id = [0; 32];
-    hex::encode_to_slice(span_context.trace_id().to_bytes(), &mut id).ok()?;
-    std::str::from_utf8(&id).ok().map(str::to_owned)
+    call_span::current_span_context().map(|span_context| span_context.trace_id().to_string())
 }
 
 /// Targets whose logs never go out over OTLP: the exporter's own transport,
