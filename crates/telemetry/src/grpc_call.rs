@@ -156,6 +156,8 @@ impl Methods {
     }
 }
 
+const GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
+
 /// One call in flight. Finishing it records everything exactly once.
 pub(crate) struct CallRecord {
     methods: Arc<Methods>,
@@ -212,7 +214,7 @@ impl CallRecord {
     /// record back. OK, by far the most common, is read without tonic's
     /// full parse of the message, details and metadata.
     pub(crate) fn finish_if_status(self, headers: &http::HeaderMap) -> Option<CallRecord> {
-        if headers.get("grpc-status").map(http::HeaderValue::as_bytes) == Some(b"0") {
+        if headers.get(GRPC_STATUS).map(http::HeaderValue::as_bytes) == Some(b"0") {
             self.finish(Code::Ok, "");
             return None;
         }

@@ -7,7 +7,6 @@
 //! route matched share the route label `_OTHER`: labelling by raw path would
 //! let any scanner create unbounded series.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
@@ -23,7 +22,7 @@ use tower::{Layer, Service};
 
 use crate::call_span::{CallTracer, remote_parent, trace_header};
 use crate::grpc_call::OTHER;
-use crate::instruments::Cache;
+use crate::instruments::{Cache, FastMap};
 use crate::panic::{Guarded, http_panic_response};
 use crate::prometheus::names;
 
@@ -199,7 +198,7 @@ struct Route {
     route: Arc<str>,
     /// Whether `route` is a matched template (or the shared `_OTHER`).
     matched: bool,
-    histograms: RwLock<HashMap<(&'static str, u16), Histogram>>,
+    histograms: RwLock<FastMap<(&'static str, u16), Histogram>>,
 }
 
 impl Route {
