@@ -9,11 +9,13 @@
 # Also instructions per Recommend call (gRPC alone, as the saturated h2load
 # run sends it).
 # Expects the release binaries (`bash bench/run.sh` builds them; or
-# `cargo build --release --bins`). Installs valgrind and h2load if missing.
+# `cargo build --release --bins`); `BIN=dir` counts another build's, and
+# `KEEP=dir` keeps each callgrind profile there (for callgrind_annotate).
+# Installs valgrind and h2load if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pages="${1:-2000}"
-bin=target/release
+bin=${BIN:-target/release}
 out="$(mktemp -d)"
 
 need=()
@@ -44,8 +46,13 @@ recommend=(-d "$out/request.bin" -H 'content-type: application/grpc' -H 'te: tra
   "http://127.0.0.1:$grpc/recommendations.v1.RecommendationsService/Recommend")
 
 vg=(valgrind --tool=callgrind "--callgrind-out-file=$out/%p.out")
+# The shipped telemetry, except that export runs every 200 ms with a queue
+# no burst fills, and each window below waits a second after its load: so a
+# window counts the export of exactly the spans it made, none dropped (the
+# batch boundaries otherwise move the sampled rows by several per cent).
 otel=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$sink"
-  OTEL_TRACES_SAMPLER=parentbased_traceidratio RUST_LOG=info SHUTDOWN_DELAY=0s)
+  OTEL_TRACES_SAMPLER=parentbased_traceidratio RUST_LOG=info SHUTDOWN_DELAY=0s
+  OTEL_BSP_SCHEDULE_DELAY=200 OTEL_BSP_MAX_QUEUE_SIZE=65536 OTEL_BLRP_SCHEDULE_DELAY=200)
 
 # Starts recommendations (bare or with telemetry at a sampler) under callgrind.
 start_recommendations() {
@@ -77,8 +84,10 @@ start_marketplace() {
 count() {
   local load=$1
   "$load" 500 || { echo "warm-up failed" >&2; exit 1; }
+  sleep 1
   for pid in "${pids[@]}"; do callgrind_control -z "$pid" >/dev/null 2>&1; done
   "$load" "$count" || { echo "load failed" >&2; exit 1; }
+  sleep 1
   for pid in "${pids[@]}"; do callgrind_control -d "$pid" >/dev/null 2>&1; done
   counts=()
   for pid in "${pids[@]}"; do
@@ -88,7 +97,12 @@ count() {
   done
   kill "${pids[@]}"
   wait "${pids[@]}" 2>/dev/null || true
+  pids_counted=("${pids[@]}")
   pids=()
+  if [ -n "${KEEP:-}" ]; then
+    mkdir -p "$KEEP"
+    for pid in "${pids_counted[@]}"; do cp "$out/$pid.out.1" "$KEEP/$load-$kind-$sampler-$pid.out"; done
+  fi
   rm -f "$out"/*.out*
 }
 

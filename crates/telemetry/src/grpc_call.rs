@@ -214,7 +214,13 @@ impl CallRecord {
     /// record back. OK, by far the most common, is read without tonic's
     /// full parse of the message, details and metadata.
     pub(crate) fn finish_if_status(self, headers: &http::HeaderMap) -> Option<CallRecord> {
-        if headers.get(GRPC_STATUS).map(http::HeaderValue::as_bytes) == Some(b"0") {
+        // Most calls pass here twice: first with the response headers, which
+        // carry no status, then with the trailers. Without a status there is
+        // nothing for tonic to parse.
+        let Some(status) = headers.get(GRPC_STATUS) else {
+            return Some(self);
+        };
+        if status.as_bytes() == b"0" {
             self.finish(Code::Ok, "");
             return None;
         }
