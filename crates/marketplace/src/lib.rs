@@ -61,13 +61,16 @@ impl Listeners {
 
 /// The public routes, without a socket.
 pub fn router(state: AppState) -> Router {
-    let routes = Router::new()
+    Router::new()
         .route("/", get(pages::index))
         .fallback(pages::not_found)
-        // Traces, RED metrics by route, `traceresponse` and panic recovery
-        // for every route and the fallback.
-        .layer(HttpServerLayer::new());
-    pages::with_security_headers(routes).with_state(state)
+        // For every route and the fallback, outermost first: the browser
+        // security headers, then traces, RED metrics by route,
+        // `traceresponse` and panic recovery (so a panic's 500 gets the
+        // headers too). One `layer` call: axum wraps each route once per
+        // call, and pays for each wrapper on every request.
+        .layer((pages::security_headers(), HttpServerLayer::new()))
+        .with_state(state)
 }
 
 /// Serves until `shutdown` has run its course: readiness fails as soon as the

@@ -2,7 +2,6 @@
 //! default, and the handlers that fill them.
 
 use askama::Template;
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -90,24 +89,35 @@ pub fn index_page(books: Option<Vec<BookRecommendation>>) -> Response {
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
      frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
-/// Adds the browser security headers to every response of `router` (unless
-/// a handler set its own): the content security policy above, no MIME
-/// sniffing, and no referrer sent when a user follows a link out (such as
-/// the trace link).
-pub fn with_security_headers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
-    router
-        .layer(SetResponseHeaderLayer::if_not_present(
+/// The layers of [`security_headers`], outermost first.
+pub type SecurityHeaders = (
+    SetResponseHeaderLayer<HeaderValue>,
+    SetResponseHeaderLayer<HeaderValue>,
+    SetResponseHeaderLayer<HeaderValue>,
+);
+
+/// The browser security headers for every response (unless a handler set
+/// its own): the content security policy above, no MIME sniffing, and no
+/// referrer sent when a user follows a link out (such as the trace link).
+///
+/// A tuple of layers, to go into one `Router::layer` call with the others:
+/// axum wraps every route once per call, and clones, boxes and drops each
+/// wrapper on every request.
+pub fn security_headers() -> SecurityHeaders {
+    (
+        SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
+        ),
+        SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
+        ),
+        SetResponseHeaderLayer::if_not_present(
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
-        ))
+        ),
+    )
 }
 
 /// Every unmatched route: a 404 page.

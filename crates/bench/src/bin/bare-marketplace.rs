@@ -44,11 +44,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let client =
         RecommendationsServiceClient::new(recommendations_client::channel(&settings, Dns)?);
-    let routes = Router::new().route("/", get(index));
-    let app = marketplace::pages::with_security_headers(routes).with_state(Bare {
-        client,
-        deadline: config.recommendations_deadline,
-    });
+    let app = Router::new()
+        .route("/", get(index))
+        .layer(marketplace::pages::security_headers())
+        .with_state(Bare {
+            client,
+            deadline: config.recommendations_deadline,
+        });
     let listener = tokio::net::TcpListener::bind(config.http_addr).await?;
     let (shutdown, _controller) = lifecycle::Shutdown::new(Duration::from_secs(1));
     let limits = lifecycle::http::HttpLimits {
