@@ -151,8 +151,8 @@ fn parse_traceparent(value: &[u8]) -> Option<(TraceId, SpanId, TraceFlags)> {
 }
 
 /// Decodes exactly `2 * N` lowercase hex digits, in one pass: the `hex`
-/// crate's decoder, after a separate check for lowercase, cost three times
-/// as much.
+/// crate's decoder, after a separate check for lowercase, cost more than
+/// twice as much.
 fn lower_hex<const N: usize>(digits: &[u8]) -> Option<[u8; N]> {
     fn nibble(digit: u8) -> Option<u8> {
         match digit {

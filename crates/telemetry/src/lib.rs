@@ -92,7 +92,7 @@ impl Drop for Telemetry {
 pub fn current_trace_id() -> Option<String> {
     let trace_id = call_span::current_span_context()?.trace_id();
     // `hex::encode` builds its `String` a char at a time, and `TraceId`'s
-    // `Display` goes through the formatter: each costs several times this.
+    // `Display` goes through the formatter: each cost two to three times this.
     let mut hex = [0; 32];
     hex::encode_to_slice(trace_id.to_bytes(), &mut hex).ok()?;
     String::from_utf8(hex.to_vec()).ok()
