@@ -97,12 +97,11 @@ count() {
   done
   kill "${pids[@]}"
   wait "${pids[@]}" 2>/dev/null || true
-  pids_counted=("${pids[@]}")
-  pids=()
   if [ -n "${KEEP:-}" ]; then
     mkdir -p "$KEEP"
-    for pid in "${pids_counted[@]}"; do cp "$out/$pid.out.1" "$KEEP/$load-$kind-$sampler-$pid.out"; done
+    for pid in "${pids[@]}"; do cp "$out/$pid.out.1" "$KEEP/$load-$kind-$sampler-$pid.out"; done
   fi
+  pids=()
   rm -f "$out"/*.out*
 }
 
@@ -119,18 +118,30 @@ systems=("bare (no telemetry layers)|bare|0"
   "telemetry, shipped sampler 0.1|telemetry|0.1"
   "telemetry, always-on|telemetry|1")
 
+# One row per system: starts recommendations (and the marketplace, if
+# `$2` is `page`), counts `load`, and prints each process's count and, for
+# two, their sum.
+rows() {
+  local load=$1
+  for system in "${systems[@]}"; do
+    IFS='|' read -r label kind sampler <<<"$system"
+    start_recommendations "$kind" "$sampler"
+    if [ "$2" = page ]; then start_marketplace "$kind" "$sampler"; fi
+    count "$load"
+    if [ "${#counts[@]}" -eq 2 ]; then
+      echo "| $label | ${counts[0]} | ${counts[1]} | $((counts[0] + counts[1])) |"
+    else
+      echo "| $label | ${counts[0]} |"
+    fi
+  done
+}
+
 count=$pages
 echo "Instructions per page (GET /, $count pages over 8 connections, after 500):"
 echo
 echo "| System | recommendations | marketplace | both |"
 echo "|---|---|---|---|"
-for system in "${systems[@]}"; do
-  IFS='|' read -r label kind sampler <<<"$system"
-  start_recommendations "$kind" "$sampler"
-  start_marketplace "$kind" "$sampler"
-  count page_load
-  echo "| $label | ${counts[0]} | ${counts[1]} | $((counts[0] + counts[1])) |"
-done
+rows page_load page
 
 count=$((pages * 5))
 echo
@@ -138,9 +149,4 @@ echo "Instructions per Recommend call ($count calls, 4 connections x 16 streams,
 echo
 echo "| System | recommendations |"
 echo "|---|---|"
-for system in "${systems[@]}"; do
-  IFS='|' read -r label kind sampler <<<"$system"
-  start_recommendations "$kind" "$sampler"
-  count recommend_load
-  echo "| $label | ${counts[0]} |"
-done
+rows recommend_load recommend

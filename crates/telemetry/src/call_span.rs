@@ -100,7 +100,7 @@ impl std::fmt::Debug for CallTracer {
 /// Recommendations does per call (see `docs/benchmarks.md`). The tests hold
 /// it to the SDK's answers.
 pub(crate) fn remote_parent(headers: &http::HeaderMap) -> Context {
-    let Some(span_context) = headers
+    let Some((trace_id, span_id, flags)) = headers
         .get(TRACEPARENT)
         .and_then(|value| parse_traceparent(value.as_bytes()))
     else {
@@ -111,7 +111,6 @@ pub(crate) fn remote_parent(headers: &http::HeaderMap) -> Context {
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<TraceState>().ok())
         .unwrap_or_default();
-    let (trace_id, span_id, flags) = span_context;
     Context::new().with_remote_span_context(SpanContext::new(
         trace_id,
         span_id,
