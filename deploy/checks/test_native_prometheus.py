@@ -324,13 +324,15 @@ def test_red_metrics_carry_the_expected_labels(stack):
     routes = {(s["metric"]["job"], s["metric"]["http_route"], s["metric"]["http_response_status_code"]) for s in page}
     assert ("marketplace", "/", "200") in routes, routes
     assert ("marketplace", "_OTHER", "404") in routes, "unknown paths must share one route label, not the raw path"
-    grpc = _query(prometheus, 'sum by (job, rpc_service, rpc_method, rpc_response_status_code) '
+    recommend = "recommendations.v1.RecommendationsService/Recommend"
+    grpc = _query(prometheus, 'sum by (job, rpc_method, rpc_response_status_code) '
                               '(rpc_server_call_duration_seconds_count)')
-    calls = {tuple(s["metric"].get(k) for k in ("job", "rpc_service", "rpc_method", "rpc_response_status_code"))
-             for s in grpc}
-    assert ("recommendations", "recommendations.v1.RecommendationsService", "Recommend", "OK") in calls, calls
+    calls = {tuple(s["metric"].get(k) for k in ("job", "rpc_method", "rpc_response_status_code")) for s in grpc}
+    assert ("recommendations", recommend, "OK") in calls, calls
     client = _query(prometheus, 'sum by (job, rpc_method) (rpc_client_call_duration_seconds_count)')
-    assert {(s["metric"]["job"], s["metric"]["rpc_method"]) for s in client} >= {("marketplace", "Recommend")}
+    assert {(s["metric"]["job"], s["metric"]["rpc_method"]) for s in client} >= {("marketplace", recommend)}
+    # `rpc.service` is deprecated: the service is part of `rpc.method`.
+    assert not _query(prometheus, 'count({rpc_service!=""})')
 
 
 def test_slo_rules_load_and_evaluate_on_real_metrics(stack):

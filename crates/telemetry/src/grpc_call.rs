@@ -20,6 +20,9 @@ use crate::instruments::{Cache, Histograms};
 /// routes share it, so no client can mint new series.
 pub(crate) const OTHER: &str = "_OTHER";
 
+/// `rpc.system.name`, and the span name of a call to no known method.
+const SYSTEM: &str = "grpc";
+
 /// The canonical name of a gRPC code, as OpenTelemetry's
 /// `rpc.response.status_code` spells it.
 pub fn code_name(code: Code) -> &'static str {
@@ -59,11 +62,12 @@ pub(crate) fn is_server_fault(code: Code) -> bool {
     )
 }
 
-/// Splits `/package.Service/Method` into its service and method.
-pub(crate) fn split_path(path: &str) -> Option<(&str, &str)> {
-    let (service, method) = path.strip_prefix('/')?.split_once('/')?;
-    (!service.is_empty() && !method.is_empty() && !method.contains('/'))
-        .then_some((service, method))
+/// The `rpc.method` of a `/package.Service/Method` path: the path without
+/// its leading slash, if it names a service and a method.
+pub(crate) fn method_name(path: &str) -> Option<&str> {
+    let name = path.strip_prefix('/')?;
+    let (service, method) = name.split_once('/')?;
+    (!service.is_empty() && !method.is_empty() && !method.contains('/')).then_some(name)
 }
 
 /// Which end of a call is being recorded.
@@ -96,24 +100,27 @@ impl Side {
     }
 }
 
-/// What every call of one gRPC method shares: its names, and a histogram
-/// handle per status code, registered on first use.
+/// What every call of one gRPC method shares: its fully-qualified name
+/// (`rpc.method`, `package.Service/Method`, also the span name), and a
+/// histogram handle per status code, registered on first use.
 pub(crate) struct Method {
     path: Box<str>,
-    service: Arc<str>,
-    method: Arc<str>,
+    /// `_OTHER` for a path that names no method.
+    name: Arc<str>,
     histograms: Histograms<17>,
 }
 
 impl Method {
     fn new(path: &str) -> Method {
-        let (service, method) = split_path(path).unwrap_or((OTHER, OTHER));
         Method {
             path: path.into(),
-            service: service.into(),
-            method: method.into(),
+            name: method_name(path).unwrap_or(OTHER).into(),
             histograms: Histograms::default(),
         }
+    }
+
+    fn is_other(&self) -> bool {
+        &*self.name == OTHER
     }
 }
 
@@ -141,7 +148,7 @@ impl Methods {
             side,
             tracer: CallTracer::new(),
             cache: Cache::default(),
-            other: Arc::new(Method::new("/_OTHER/_OTHER")),
+            other: Arc::new(Method::new(OTHER)),
         }
     }
 
@@ -171,7 +178,8 @@ pub(crate) struct CallRecord {
 impl CallRecord {
     /// Starts the span of a call to `path` under `parent`, and the clock.
     /// `extra` attributes, asked for only when the span is recorded, follow
-    /// the standard ones.
+    /// the standard ones. `rpc.method` waits for the outcome (see
+    /// [`CallRecord::finish`]), which tells whether the method exists.
     pub(crate) fn start(
         methods: &Arc<Methods>,
         path: &str,
@@ -180,15 +188,15 @@ impl CallRecord {
     ) -> CallRecord {
         let (method, cached) = methods.lookup(path);
         let cx = methods.tracer.start(methods.side.span_kind(), parent, || {
-            let mut attributes = Vec::with_capacity(4);
-            attributes.extend([
-                KeyValue::new("rpc.system.name", "grpc"),
-                KeyValue::new("rpc.service", method.service.clone()),
-                KeyValue::new("rpc.method", method.method.clone()),
-            ]);
+            let mut attributes = Vec::with_capacity(2);
+            attributes.push(KeyValue::new("rpc.system.name", SYSTEM));
             attributes.extend(extra());
-            let name = format!("{}/{}", method.service, method.method);
-            (name.into(), attributes)
+            let name = if method.is_other() {
+                SYSTEM.into()
+            } else {
+                method.name.to_string().into()
+            };
+            (name, attributes)
         });
         CallRecord {
             methods: methods.clone(),
@@ -241,14 +249,14 @@ impl CallRecord {
         // the shared _OTHER entry, or every probe of a random path would mint
         // a new series. Served methods are remembered.
         let method = if code == Code::Unimplemented {
-            self.methods.other.clone()
+            &self.methods.other
         } else {
             if !self.cached {
                 self.methods
                     .cache
                     .insert(&self.method.path, self.method.clone());
             }
-            self.method
+            &self.method
         };
         let name = code_name(code);
         method
@@ -256,9 +264,8 @@ impl CallRecord {
             .get(code as usize, || {
                 metrics::histogram!(
                     side.metric(),
-                    "rpc_system_name" => "grpc",
-                    "rpc_service" => method.service.to_string(),
-                    "rpc_method" => method.method.to_string(),
+                    "rpc_system_name" => SYSTEM,
+                    "rpc_method" => method.name.to_string(),
                     "rpc_response_status_code" => name,
                 )
             })
@@ -266,11 +273,20 @@ impl CallRecord {
 
         let span = self.cx.span();
         if span.is_recording() {
+            span.set_attribute(KeyValue::new("rpc.method", method.name.clone()));
             span.set_attribute(KeyValue::new("rpc.response.status_code", name));
-            if code == Code::Unimplemented {
-                span.update_name(OTHER);
-                span.set_attribute(KeyValue::new("rpc.service", OTHER));
-                span.set_attribute(KeyValue::new("rpc.method", OTHER));
+            // Per the RPC conventions, a method the server does not know is
+            // `_OTHER`, named by the system, with what was asked for beside.
+            if method.is_other() {
+                span.update_name(SYSTEM);
+                span.set_attribute(KeyValue::new(
+                    "rpc.method_original",
+                    self.method
+                        .path
+                        .strip_prefix('/')
+                        .unwrap_or(&self.method.path)
+                        .to_owned(),
+                ));
             }
             // A client span is an error for any non-OK code; a server span
             // only for server faults.
@@ -280,11 +296,10 @@ impl CallRecord {
         }
         if code != Code::Ok {
             let _current = self.cx.clone().attach();
-            let (service, method) = (&*method.service, &*method.method);
+            let method = &*method.name;
             if is_server_fault(code) {
                 tracing::error!(
                     rpc.side = side.label(),
-                    rpc.service = service,
                     rpc.method = method,
                     rpc.response.status_code = name,
                     error.message = message,
@@ -293,7 +308,6 @@ impl CallRecord {
             } else {
                 tracing::warn!(
                     rpc.side = side.label(),
-                    rpc.service = service,
                     rpc.method = method,
                     rpc.response.status_code = name,
                     error.message = message,
@@ -381,17 +395,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn paths_split_into_service_and_method() {
+    fn method_names_are_the_path_without_its_slash() {
         assert_eq!(
-            split_path("/recommendations.v1.RecommendationsService/Recommend"),
-            Some(("recommendations.v1.RecommendationsService", "Recommend"))
+            method_name("/recommendations.v1.RecommendationsService/Recommend"),
+            Some("recommendations.v1.RecommendationsService/Recommend")
         );
         assert_eq!(
-            split_path("/Recommendations/Recommend"),
-            Some(("Recommendations", "Recommend"))
+            method_name("/Recommendations/Recommend"),
+            Some("Recommendations/Recommend")
         );
-        for bad in ["", "/", "//", "/svc", "/svc/", "/svc/a/b", "no-slash/x"] {
-            assert_eq!(split_path(bad), None, "{bad}");
+        for bad in [
+            "",
+            "/",
+            "//",
+            "/svc",
+            "/svc/",
+            "//m",
+            "/svc/a/b",
+            "no-slash/x",
+        ] {
+            assert_eq!(method_name(bad), None, "{bad}");
         }
     }
 

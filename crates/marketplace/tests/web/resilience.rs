@@ -113,7 +113,7 @@ async fn with_recommendations_slow_the_page_renders_within_the_deadline_and_logs
     assert_eq!(warnings[0]["trace_id"], trace_id);
     let metrics = get(marketplace.admin_addr, "/metrics").await.body;
     let deadline = [
-        "rpc_method=\"Recommend\"",
+        "rpc_method=\"recommendations.v1.RecommendationsService/Recommend\"",
         "rpc_response_status_code=\"DEADLINE_EXCEEDED\"",
     ];
     assert_eq!(

@@ -94,10 +94,9 @@ async fn one_page_load_is_one_trace_across_both_services() {
         );
         assert_eq!(span.attribute("rpc.system.name").as_deref(), Some("grpc"));
         assert_eq!(
-            span.attribute("rpc.service").as_deref(),
-            Some("recommendations.v1.RecommendationsService")
+            span.attribute("rpc.method").as_deref(),
+            Some("recommendations.v1.RecommendationsService/Recommend")
         );
-        assert_eq!(span.attribute("rpc.method").as_deref(), Some("Recommend"));
         assert_eq!(
             span.attribute("rpc.response.status_code").as_deref(),
             Some("OK")
@@ -136,7 +135,10 @@ async fn a_not_found_call_logs_one_json_line_with_its_trace_id_also_over_otlp() 
     let line = &failures[0];
     assert_eq!(line["level"], "WARN", "a client fault is a warning: {line}");
     assert_eq!(line["rpc.response.status_code"], "NOT_FOUND");
-    assert_eq!(line["rpc.method"], "Recommend");
+    assert_eq!(
+        line["rpc.method"],
+        "recommendations.v1.RecommendationsService/Recommend"
+    );
     assert_eq!(line["error.message"], "category not found");
     let trace_id = line["trace_id"].as_str().expect("trace_id").to_owned();
     assert_eq!(trace_id.len(), 32);
@@ -285,7 +287,7 @@ async fn metrics_carry_semconv_names_and_labels_and_nothing_for_probes_or_raw_pa
         );
     }
     let client = [
-        "rpc_method=\"Recommend\"",
+        "rpc_method=\"recommendations.v1.RecommendationsService/Recommend\"",
         "rpc_response_status_code=\"OK\"",
     ];
     assert_eq!(
@@ -313,7 +315,7 @@ async fn metrics_carry_semconv_names_and_labels_and_nothing_for_probes_or_raw_pa
     let rec_metrics = get(recommendations.admin_addr, "/metrics").await.body;
     let server = [
         "rpc_system_name=\"grpc\"",
-        "rpc_method=\"Recommend\"",
+        "rpc_method=\"recommendations.v1.RecommendationsService/Recommend\"",
         "rpc_response_status_code=\"OK\"",
     ];
     assert_eq!(

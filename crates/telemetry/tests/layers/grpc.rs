@@ -102,8 +102,7 @@ async fn a_successful_call_is_measured_on_both_sides_under_one_trace() {
     let metrics = captured.metrics.render();
     let ok = [
         "rpc_system_name=\"grpc\"",
-        "rpc_service=\"recommendations.v1.RecommendationsService\"",
-        "rpc_method=\"Recommend\"",
+        "rpc_method=\"recommendations.v1.RecommendationsService/Recommend\"",
         "rpc_response_status_code=\"OK\"",
     ];
     assert_eq!(sample(&metrics, SERVER_COUNT, &ok), Some(1.0), "{metrics}");
@@ -127,10 +126,15 @@ async fn a_successful_call_is_measured_on_both_sides_under_one_trace() {
         client.span_context.trace_id()
     );
     assert_eq!(server.parent_span_id, client.span_context.span_id());
-    assert_eq!(
-        attribute(server, "rpc.system.name").as_deref(),
-        Some("grpc")
-    );
+    for span in [server, client] {
+        assert_eq!(attribute(span, "rpc.system.name").as_deref(), Some("grpc"));
+        assert_eq!(
+            attribute(span, "rpc.method").as_deref(),
+            Some("recommendations.v1.RecommendationsService/Recommend")
+        );
+        assert_eq!(attribute(span, "rpc.service"), None, "deprecated");
+        assert_eq!(attribute(span, "rpc.method_original"), None);
+    }
     assert_eq!(
         attribute(server, "rpc.response.status_code").as_deref(),
         Some("OK")
@@ -277,7 +281,6 @@ async fn unknown_methods_share_the_other_label() {
     }
     let metrics = captured.metrics.render();
     let other = [
-        "rpc_service=\"_OTHER\"",
         "rpc_method=\"_OTHER\"",
         "rpc_response_status_code=\"UNIMPLEMENTED\"",
     ];
@@ -289,6 +292,32 @@ async fn unknown_methods_share_the_other_label() {
     for raw in ["Nope", "random.Scan", "x1"] {
         assert!(!metrics.contains(raw), "{raw} leaked into a label");
     }
+    // Spans may carry what was asked for: as `rpc.method_original`, under
+    // the system's name and `_OTHER`, each key once.
+    let spans = captured.spans();
+    let mut originals: Vec<_> = spans
+        .iter()
+        .filter(|s| s.span_kind == SpanKind::Server)
+        .map(|span| {
+            assert_eq!(span.name, "grpc");
+            assert_eq!(attribute(span, "rpc.method").as_deref(), Some("_OTHER"));
+            let mut keys: Vec<_> = span.attributes.iter().map(|kv| kv.key.as_str()).collect();
+            let all = keys.len();
+            keys.sort_unstable();
+            keys.dedup();
+            assert_eq!(keys.len(), all, "a key set twice: {keys:?}");
+            attribute(span, "rpc.method_original").expect("rpc.method_original")
+        })
+        .collect();
+    originals.sort();
+    assert_eq!(
+        originals,
+        [
+            "random.Scan/x1",
+            "random.Scan/x2",
+            "recommendations.v1.RecommendationsService/Nope"
+        ]
+    );
 }
 
 #[tokio::test]
