@@ -273,8 +273,10 @@ impl CallRecord {
 
         let span = self.cx.span();
         if span.is_recording() {
-            span.set_attribute(KeyValue::new("rpc.method", method.name.clone()));
-            span.set_attribute(KeyValue::new("rpc.response.status_code", name));
+            span.set_attributes([
+                KeyValue::new("rpc.method", method.name.clone()),
+                KeyValue::new("rpc.response.status_code", name),
+            ]);
             // Per the RPC conventions, a method the server does not know is
             // `_OTHER`, named by the system, with what was asked for beside.
             if method.is_other() {
