@@ -297,7 +297,7 @@ impl CallRecord {
             }
         }
         if code != Code::Ok {
-            let _current = self.cx.clone().attach();
+            let _current = self.attach();
             let method = &*method.name;
             if is_server_fault(code) {
                 tracing::error!(
