@@ -1,32 +1,73 @@
 //! Compiles `protobufs/` into Rust at build time with protox, a pure-Rust
 //! protobuf compiler, so neither a system `protoc` nor committed generated code
 //! is needed.
+//!
+//! Each API is a directory under `protobufs/` (with `protobufs/NAME.proto`
+//! beside it, for an unversioned original): its files get one descriptor set
+//! of their own, `NAME.bin`, for server reflection, so a server lists only
+//! the services it serves.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use prost::Message as _;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../protobufs");
-    let files = [
-        root.join("recommendations.proto"),
-        root.join("recommendations/v1/recommendations.proto"),
-    ];
-    for file in &files {
-        println!("cargo:rerun-if-changed={}", file.display());
-    }
-
-    let descriptors = protox::compile(&files, [&root])?;
-    // Server reflection serves this set, so grpcurl works without the files.
+    println!("cargo:rerun-if-changed={}", root.display());
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
-    std::fs::write(
-        out_dir.join("descriptor_set.bin"),
-        descriptors.encode_to_vec(),
-    )?;
+
+    let mut all_files = Vec::new();
+    for (api, files) in apis(&root)? {
+        for file in &files {
+            println!("cargo:rerun-if-changed={}", file.display());
+        }
+        let descriptors = protox::compile(&files, [&root])?;
+        std::fs::write(
+            out_dir.join(format!("{api}.bin")),
+            descriptors.encode_to_vec(),
+        )?;
+        all_files.extend(files);
+    }
 
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
-        .compile_fds(descriptors)?;
+        .compile_fds(protox::compile(&all_files, [&root])?)?;
+    Ok(())
+}
+
+/// Every API under `root`, by name, with its files, in a stable order.
+fn apis(root: &Path) -> std::io::Result<Vec<(String, Vec<PathBuf>)>> {
+    let mut apis = Vec::new();
+    for entry in std::fs::read_dir(root)? {
+        let path = entry?.path();
+        if !path.is_dir() {
+            continue;
+        }
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let mut files = Vec::new();
+        let original = root.join(format!("{name}.proto"));
+        if original.exists() {
+            files.push(original);
+        }
+        collect_protos(&path, &mut files)?;
+        files.sort();
+        apis.push((name.to_owned(), files));
+    }
+    apis.sort();
+    Ok(apis)
+}
+
+fn collect_protos(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_protos(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "proto") {
+            out.push(path);
+        }
+    }
     Ok(())
 }

@@ -1,29 +1,16 @@
 //! Process lifecycle shared by every service: the shutdown plan that drives a
-//! Kubernetes-friendly drain, the signal handling that starts it, and the
-//! plain-HTTP admin server with the probes and `/metrics`.
+//! Kubernetes-friendly drain, the signal handling that starts it, the bound
+//! on every server's graceful stop, the `healthcheck` subcommand, and the one
+//! way every server accepts connections.
 
-pub mod admin;
+mod accept;
 mod config;
 pub mod healthcheck;
-pub mod http;
 mod serve;
 mod shutdown;
 pub mod signals;
 
+pub use accept::{accept, incoming};
 pub use config::{ShutdownArgs, parse_or_exit};
 pub use serve::serve_until_drained;
 pub use shutdown::{Shutdown, ShutdownController};
-
-/// Logs where a service listens, once it is bound. Port 0 is resolved, so the
-/// line names the real ports.
-pub fn log_addresses(
-    message: &str,
-    service: &tokio::net::TcpListener,
-    admin: &tokio::net::TcpListener,
-) {
-    let addr = |l: &tokio::net::TcpListener| {
-        l.local_addr()
-            .map_or_else(|e| e.to_string(), |a| a.to_string())
-    };
-    tracing::info!(service_addr = %addr(service), admin_addr = %addr(admin), "{message}");
-}

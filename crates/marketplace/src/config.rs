@@ -1,48 +1,26 @@
 //! Marketplace's configuration: every setting is a flag and an environment
 //! variable, parsed once at start-up.
 
-use std::net::SocketAddr;
-use std::time::Duration;
-
-use lifecycle::ShutdownArgs;
-use lifecycle::healthcheck::Command;
-use tonic::transport::Uri;
+use kit::ServiceArgs;
+use kit::grpc_client::{Upstream, UpstreamArgs};
+use kit::http_server::HttpServerArgs;
+use kit::tls::ClientIdentityArgs;
 
 /// The Marketplace web app of Online Books For You.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(name = "marketplace", version, about, long_about = None)]
+#[command(mut_arg("admin_addr", |a| a.default_value("0.0.0.0:9080")))]
 pub struct Config {
-    /// Address of the public HTTP server.
-    #[arg(long, env = "HTTP_ADDR", default_value = "0.0.0.0:8080")]
-    pub http_addr: SocketAddr,
+    #[command(flatten)]
+    pub http: HttpServerArgs,
 
-    /// Address of the plain-HTTP admin server: /healthz, /readyz, /metrics.
-    #[arg(long, env = "ADMIN_ADDR", default_value = "0.0.0.0:9080")]
-    pub admin_addr: SocketAddr,
+    /// `RECOMMENDATIONS_URL`, `RECOMMENDATIONS_DEADLINE` (past it, the page
+    /// renders without recommendations), `RECOMMENDATIONS_CA`, ...
+    #[command(flatten)]
+    pub recommendations: UpstreamArgs<Recommendations>,
 
-    /// Where the Recommendations gRPC service is: http://host:port.
-    #[arg(long, env = "RECOMMENDATIONS_URL", default_value = "http://localhost:50051", value_parser = parse_service_url)]
-    pub recommendations_url: Uri,
-
-    /// The whole time budget of one recommendation call, retries included.
-    /// Sent to Recommendations as `grpc-timeout`; past it, the page renders
-    /// without recommendations.
-    #[arg(long, env = "RECOMMENDATIONS_DEADLINE", default_value = "400ms", value_parser = humantime::parse_duration)]
-    pub recommendations_deadline: Duration,
-
-    /// How long to wait for a TCP connection to a Recommendations instance.
-    #[arg(long, env = "RECOMMENDATIONS_CONNECT_TIMEOUT", default_value = "250ms", value_parser = humantime::parse_duration)]
-    pub recommendations_connect_timeout: Duration,
-
-    /// How often to re-resolve the Recommendations host name, so instances
-    /// that come and go (a headless Service's pods) are balanced over.
-    #[arg(long, env = "RECOMMENDATIONS_RESOLVE_INTERVAL", default_value = "10s", value_parser = humantime::parse_duration)]
-    pub recommendations_resolve_interval: Duration,
-
-    /// A client must send a request's headers within this time, or the
-    /// connection is closed (the slowloris defence).
-    #[arg(long, env = "HTTP_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
-    pub http_header_read_timeout: Duration,
+    #[command(flatten)]
+    pub tls_identity: ClientIdentityArgs,
 
     /// In development, a link from each page to its trace: a URL with
     /// `{trace_id}` where the id goes, e.g. a Grafana Explore URL. Unset, the
@@ -51,23 +29,18 @@ pub struct Config {
     pub trace_link_template: Option<String>,
 
     #[command(flatten)]
-    pub tls: tls::ClientTlsArgs,
-
-    #[command(flatten)]
-    pub shutdown: ShutdownArgs,
-
-    #[command(subcommand)]
-    pub command: Option<Command>,
+    pub service: ServiceArgs,
 }
 
-/// Accepts only absolute http(s) URLs with a host, so a typo fails at
-/// start-up instead of on the first page load.
-fn parse_service_url(value: &str) -> Result<Uri, String> {
-    let uri: Uri = value.parse().map_err(|e| format!("not a URL: {e}"))?;
-    match (uri.scheme_str(), uri.host()) {
-        (Some("http" | "https"), Some(_)) => Ok(uri),
-        _ => Err("expected http://host:port or https://host:port".to_owned()),
-    }
+kit::service_config!(Config, service, http.http_addr);
+
+/// The Recommendations gRPC service, as the marketplace's upstream.
+#[derive(Debug, Clone, Copy)]
+pub struct Recommendations;
+
+impl Upstream for Recommendations {
+    const NAME: &'static str = "recommendations";
+    const DEFAULT_URL: &'static str = "http://localhost:50051";
 }
 
 /// Accepts http(s) URLs that contain `{trace_id}`.
@@ -84,15 +57,6 @@ fn parse_trace_link_template(value: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn service_urls_need_an_http_scheme_and_a_host() {
-        assert!(parse_service_url("http://localhost:50051").is_ok());
-        assert!(parse_service_url("https://recommendations.books.svc:50051").is_ok());
-        assert!(parse_service_url("localhost:50051").is_err());
-        assert!(parse_service_url("ftp://host").is_err());
-        assert!(parse_service_url("http://").is_err());
-    }
 
     #[test]
     fn trace_link_templates_need_the_placeholder() {

@@ -3,13 +3,11 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use proto::v1::{BookCategory, BookRecommendation};
-use tower_http::set_header::SetResponseHeaderLayer;
+use proto::v1::{BookCategory, BookRecommendation, RecommendRequest};
 
 use crate::AppState;
-use crate::recommendations_client;
 
 /// The user whose recommendations the home page shows. The tutorial has no
 /// accounts either; this keeps its fixed user.
@@ -48,16 +46,19 @@ struct NotFoundPage;
 
 /// `GET /`: the home page with mystery recommendations.
 pub async fn index(State(state): State<AppState>) -> Response {
-    let books = match recommendations_client::recommend(
-        &state.recommendations,
-        state.recommendations_deadline,
-        USER_ID,
-        BookCategory::Mystery,
-        BOOKS_PER_PAGE,
-    )
-    .await
-    {
-        Ok(books) => Some(books),
+    let request = RecommendRequest {
+        user_id: USER_ID,
+        category: BookCategory::Mystery as i32,
+        max_results: BOOKS_PER_PAGE,
+    };
+    let answer = state
+        .recommendations
+        .call(request, |mut client, request| async move {
+            client.recommend(request).await
+        })
+        .await;
+    let books = match answer {
+        Ok(response) => Some(response.recommendations),
         Err(status) => {
             // A soft dependency: count it, log it (inside the page's span, so
             // with its trace id), and render the page without it.
@@ -76,48 +77,6 @@ pub async fn index(State(state): State<AppState>) -> Response {
     };
     let trace = TraceLink::current(state.trace_link_template.as_deref());
     render(StatusCode::OK, &IndexPage { books, trace })
-}
-
-/// Renders the home page for `books` with no trace footer: for the bare
-/// benchmark baseline, which must do the same page work minus telemetry.
-pub fn index_page(books: Option<Vec<BookRecommendation>>) -> Response {
-    render(StatusCode::OK, &IndexPage { books, trace: None })
-}
-
-/// What a browser may do with the pages: load nothing but their own inline
-/// style (no scripts, images or fonts), never be framed, post no forms.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
-     frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
-
-/// The layers of [`security_headers`], outermost first.
-pub type SecurityHeaders = (
-    SetResponseHeaderLayer<HeaderValue>,
-    SetResponseHeaderLayer<HeaderValue>,
-    SetResponseHeaderLayer<HeaderValue>,
-);
-
-/// The browser security headers for every response (unless a handler set
-/// its own): the content security policy above, no MIME sniffing, and no
-/// referrer sent when a user follows a link out (such as the trace link).
-///
-/// A tuple of layers, to go into one `Router::layer` call with the others:
-/// axum wraps every route once per call, and clones, boxes and drops each
-/// wrapper on every request.
-pub fn security_headers() -> SecurityHeaders {
-    (
-        SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-        ),
-        SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ),
-        SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ),
-    )
 }
 
 /// Every unmatched route: a 404 page.

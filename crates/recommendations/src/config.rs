@@ -1,36 +1,26 @@
 //! Recommendations' configuration: every setting is a flag and an environment
 //! variable, parsed once at start-up.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lifecycle::ShutdownArgs;
-use lifecycle::healthcheck::Command;
+use kit::ServiceArgs;
+use kit::grpc_server::GrpcServerArgs;
 
 use crate::faults::{Faults, parse_error_rate};
 
 /// The Recommendations gRPC service of Online Books For You.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(name = "recommendations", version, about, long_about = None)]
+#[command(mut_arg("admin_addr", |a| a.default_value("0.0.0.0:9051")))]
 pub struct Config {
-    /// Address of the gRPC server (both APIs, health and reflection).
-    #[arg(long, env = "GRPC_ADDR", default_value = "0.0.0.0:50051")]
-    pub grpc_addr: SocketAddr,
-
-    /// Address of the plain-HTTP admin server: /healthz, /readyz, /metrics.
-    #[arg(long, env = "ADMIN_ADDR", default_value = "0.0.0.0:9051")]
-    pub admin_addr: SocketAddr,
+    #[command(flatten)]
+    pub grpc: GrpcServerArgs,
 
     /// A JSON catalogue to serve instead of the embedded one:
     /// [{"id": 1, "title": "...", "category": "MYSTERY"}, ...].
     #[arg(long, env = "CATALOG_PATH")]
     pub catalog_path: Option<PathBuf>,
-
-    /// The most time one call may take on the server, whatever deadline the
-    /// client sent; past it the call is cut off and its resources freed.
-    #[arg(long, env = "GRPC_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
-    pub grpc_request_timeout: Duration,
 
     /// Fault injection: latency added to every Recommend call, e.g. `200ms`.
     /// Off by default.
@@ -43,14 +33,10 @@ pub struct Config {
     pub fault_error_rate: f64,
 
     #[command(flatten)]
-    pub tls: tls::ServerTlsArgs,
-
-    #[command(flatten)]
-    pub shutdown: ShutdownArgs,
-
-    #[command(subcommand)]
-    pub command: Option<Command>,
+    pub service: ServiceArgs,
 }
+
+kit::service_config!(Config, service, grpc.grpc_addr);
 
 impl Config {
     /// The faults to inject, from `FAULT_*`.

@@ -17,16 +17,24 @@ use crate::grpc_call::{CallRecord, Methods, ObservedBody, Side};
 
 /// Wraps a client channel: `ServiceBuilder::new().layer(GrpcClientLayer::new()).service(channel)`.
 /// Build it after [`crate::init`], which installs the tracer it takes.
+///
+/// [`GrpcClientLayer::disabled`] records nothing and passes calls through,
+/// for a channel whose type must not change when telemetry is left out.
 #[derive(Debug, Clone)]
 pub struct GrpcClientLayer {
-    methods: Arc<Methods>,
+    methods: Option<Arc<Methods>>,
 }
 
 impl GrpcClientLayer {
     pub fn new() -> GrpcClientLayer {
         GrpcClientLayer {
-            methods: Arc::new(Methods::new(Side::Client)),
+            methods: Some(Arc::new(Methods::new(Side::Client))),
         }
+    }
+
+    /// A layer that records nothing: no span, no metric, no `traceparent`.
+    pub fn disabled() -> GrpcClientLayer {
+        GrpcClientLayer { methods: None }
     }
 }
 
@@ -51,7 +59,7 @@ impl<S> Layer<S> for GrpcClientLayer {
 #[derive(Debug, Clone)]
 pub struct GrpcClientService<S> {
     inner: S,
-    methods: Arc<Methods>,
+    methods: Option<Arc<Methods>>,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for GrpcClientService<S>
@@ -68,15 +76,18 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
-        let uri = request.uri();
-        let record = CallRecord::start(&self.methods, uri.path(), &OtelContext::current(), || {
-            uri.host()
-                .map(|host| KeyValue::new("server.address", host.to_owned()))
+        let record = self.methods.as_ref().map(|methods| {
+            let uri = request.uri();
+            let record = CallRecord::start(methods, uri.path(), &OtelContext::current(), || {
+                uri.host()
+                    .map(|host| KeyValue::new("server.address", host.to_owned()))
+            });
+            inject(record.context(), request.headers_mut());
+            record
         });
-        inject(record.context(), request.headers_mut());
         GrpcClientFuture {
             inner: self.inner.call(request),
-            record: Some(record),
+            record,
         }
     }
 }

@@ -36,12 +36,12 @@ pub use crate::prometheus::{DURATION_BUCKETS, Metrics, names};
 
 /// Who is emitting: the defaults for the OpenTelemetry resource and the
 /// `build_info` labels.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ServiceInfo {
     /// `service.name` unless `OTEL_SERVICE_NAME` says otherwise.
-    pub name: &'static str,
+    pub name: String,
     /// `service.version`.
-    pub version: &'static str,
+    pub version: String,
 }
 
 /// Why telemetry could not start.
@@ -120,22 +120,28 @@ fn events_only<S>() -> impl tracing_subscriber::layer::Filter<S> {
         .with_max_level_hint(tracing_subscriber::filter::LevelFilter::TRACE)
 }
 
-fn log_filter() -> EnvFilter {
-    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))
+/// Checks a log filter in `RUST_LOG` syntax (`info`, `warn,my_crate=debug`),
+/// for a config parser: the error names the directive that is wrong.
+pub fn parse_log_filter(filter: &str) -> Result<String, String> {
+    EnvFilter::try_new(filter)
+        .map(|_| filter.to_owned())
+        .map_err(|error| error.to_string())
 }
 
 /// Installs the telemetry stack. Call it once, from `main`, inside the tokio
 /// runtime (the OTLP exporter's channel lives on it).
 ///
 /// - Logs: JSON lines on stdout with `trace_id` and `span_id`, filtered by
-///   `RUST_LOG` (default `info`); also exported over OTLP when export is on.
+///   `log_filter` (`RUST_LOG` syntax, checked by [`parse_log_filter`]); also
+///   exported over OTLP when export is on.
 /// - Traces: exported over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the
 ///   traces endpoint) is set and `OTEL_SDK_DISABLED` is not `true`. Without
 ///   an endpoint nothing is exported and nothing is said about it.
 /// - Metrics: the Prometheus recorder behind [`Telemetry::metrics`].
-pub fn init(service: ServiceInfo) -> Result<Telemetry, Error> {
+pub fn init(service: ServiceInfo, log_filter: &str) -> Result<Telemetry, Error> {
+    let log_filter = || EnvFilter::new(log_filter);
     let plan = export::ExportPlan::from_env();
-    let resource = resource::build(service);
+    let resource = resource::build(&service);
     let tracer_provider = export::tracer_provider(resource.clone(), plan.traces)?;
     let logger_provider = if plan.logs {
         Some(export::logger_provider(resource)?)
@@ -152,7 +158,7 @@ pub fn init(service: ServiceInfo) -> Result<Telemetry, Error> {
     // on: it makes such a span the current OpenTelemetry context, where log
     // lines and outgoing calls find it.
     let traces = tracing_opentelemetry::layer()
-        .with_tracer(tracer_provider.tracer(service.name))
+        .with_tracer(tracer_provider.tracer(service.name.clone()))
         .with_location(false)
         .with_threads(false)
         .with_target(false)
@@ -183,7 +189,7 @@ pub fn init(service: ServiceInfo) -> Result<Telemetry, Error> {
 
     // The layers take their tracer from this provider.
     call_span::install_tracer_provider(&tracer_provider);
-    let metrics = Metrics::install(service)?;
+    let metrics = Metrics::install(&service)?;
     tracing::info!(
         traces_exported = plan.traces,
         logs_exported = plan.logs,

@@ -46,7 +46,7 @@ impl std::fmt::Debug for Metrics {
 impl Metrics {
     /// Installs the process-wide recorder. Once per process: a second call
     /// fails, since `metrics` has one global recorder.
-    pub fn install(service: ServiceInfo) -> Result<Metrics, BuildError> {
+    pub fn install(service: &ServiceInfo) -> Result<Metrics, BuildError> {
         let handle = PrometheusBuilder::new()
             .set_buckets_for_metric(
                 Matcher::Suffix("_duration_seconds".to_owned()),
@@ -57,8 +57,8 @@ impl Metrics {
         describe();
         metrics::gauge!(
             names::BUILD_INFO,
-            "service_name" => service.name,
-            "service_version" => service.version,
+            "service_name" => service.name.clone(),
+            "service_version" => service.version.clone(),
         )
         .set(1.0);
         let process = metrics_process::Collector::default();

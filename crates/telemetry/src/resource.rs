@@ -13,7 +13,7 @@ use crate::ServiceInfo;
 /// `deployment.environment.name` unless `OTEL_RESOURCE_ATTRIBUTES` says.
 const DEFAULT_ENVIRONMENT: &str = "development";
 
-pub(crate) fn build(service: ServiceInfo) -> Resource {
+pub(crate) fn build(service: &ServiceInfo) -> Resource {
     let from_env = EnvResourceDetector::new().detect();
     let service_name = std::env::var("OTEL_SERVICE_NAME")
         .ok()
@@ -23,11 +23,11 @@ pub(crate) fn build(service: ServiceInfo) -> Resource {
                 .get(&opentelemetry::Key::from_static_str("service.name"))
                 .map(|v| v.to_string())
         })
-        .unwrap_or_else(|| service.name.to_owned());
+        .unwrap_or_else(|| service.name.clone());
     Resource::builder_empty()
         .with_detector(Box::new(TelemetryResourceDetector))
         .with_attributes([
-            KeyValue::new("service.version", service.version),
+            KeyValue::new("service.version", service.version.clone()),
             KeyValue::new("service.instance.id", instance_id()),
             KeyValue::new("deployment.environment.name", DEFAULT_ENVIRONMENT),
         ])

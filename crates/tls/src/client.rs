@@ -1,21 +1,18 @@
-//! The client side: an `https://` service URL turns TLS on, verified against
-//! `RECOMMENDATIONS_CA`; `TLS_CLIENT_CERT` and `TLS_CLIENT_KEY` add a client
-//! certificate for mutual TLS.
+//! The client side: an `https://` upstream URL turns TLS on, verified
+//! against that upstream's CA (`<UPSTREAM>_CA`); `TLS_CLIENT_CERT` and
+//! `TLS_CLIENT_KEY` add this process's client certificate, for mutual TLS,
+//! to every https upstream.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use tonic::transport::{Certificate, ClientTlsConfig, Identity, Uri};
 
 use crate::{TlsError, pem};
 
-/// Client TLS settings, as flags and environment variables.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ClientTlsArgs {
-    /// PEM CA certificate(s) that sign the Recommendations server's
-    /// certificate. Required with an https RECOMMENDATIONS_URL.
-    #[arg(long, env = "RECOMMENDATIONS_CA")]
-    pub recommendations_ca: Option<PathBuf>,
-
+/// This process's client certificate, as flags and environment variables.
+/// One per process, whatever the number of upstreams.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ClientIdentityArgs {
     /// PEM client certificate, for servers that require mutual TLS.
     #[arg(long, env = "TLS_CLIENT_CERT", requires = "tls_client_key")]
     pub tls_client_cert: Option<PathBuf>,
@@ -25,30 +22,44 @@ pub struct ClientTlsArgs {
     pub tls_client_key: Option<PathBuf>,
 }
 
-impl ClientTlsArgs {
-    /// Reads and checks the files for calls to `url`; `None` for `http://`.
-    /// The server's certificate is verified against `url`'s host name, also
-    /// when connecting to the addresses that name resolves to.
-    pub fn load(&self, url: &Uri) -> Result<Option<ClientTlsConfig>, TlsError> {
+/// One upstream's TLS settings: its URL, and the CA its server certificate
+/// must chain to, each with the variable it came from (for error messages).
+#[derive(Debug, Clone, Copy)]
+pub struct UpstreamTls<'a> {
+    pub url: &'a Uri,
+    pub url_var: &'a str,
+    pub ca: Option<&'a Path>,
+    pub ca_var: &'a str,
+}
+
+impl ClientIdentityArgs {
+    /// Reads and checks the files for calls to `upstream`; `None` for
+    /// `http://`. The server's certificate is verified against the URL's
+    /// host name, also when connecting to the addresses that name resolves
+    /// to.
+    pub fn load(&self, upstream: UpstreamTls<'_>) -> Result<Option<ClientTlsConfig>, TlsError> {
+        let UpstreamTls {
+            url,
+            url_var,
+            ca,
+            ca_var,
+        } = upstream;
         if url.scheme_str() != Some("https") {
-            if self.recommendations_ca.is_some() || self.tls_client_cert.is_some() {
-                return Err(TlsError::Inconsistent(
-                    "RECOMMENDATIONS_CA or TLS_CLIENT_CERT is set but RECOMMENDATIONS_URL is not https",
-                ));
+            if ca.is_some() {
+                return Err(TlsError::Inconsistent(format!(
+                    "{ca_var} is set but {url_var} is not https"
+                )));
             }
             return Ok(None);
         }
-        let Some(ca) = &self.recommendations_ca else {
-            return Err(TlsError::Inconsistent(
-                "RECOMMENDATIONS_URL is https but RECOMMENDATIONS_CA is not set",
-            ));
+        let Some(ca) = ca else {
+            return Err(TlsError::Inconsistent(format!(
+                "{url_var} is https but {ca_var} is not set"
+            )));
         };
         crate::install_crypto_provider();
         let mut config = ClientTlsConfig::new()
-            .ca_certificate(Certificate::from_pem(pem::certificates(
-                "RECOMMENDATIONS_CA",
-                ca,
-            )?))
+            .ca_certificate(Certificate::from_pem(pem::certificates(ca_var, ca)?))
             .domain_name(url.host().unwrap_or_default().trim_matches(['[', ']']));
         if let (Some(cert), Some(key)) = (&self.tls_client_cert, &self.tls_client_key) {
             config = config.identity(Identity::from_pem(

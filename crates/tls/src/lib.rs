@@ -14,7 +14,7 @@ mod server;
 
 use std::path::PathBuf;
 
-pub use client::ClientTlsArgs;
+pub use client::{ClientIdentityArgs, UpstreamTls};
 pub use server::ServerTlsArgs;
 
 /// Why a TLS configuration could not be loaded. Each reads as one line.
@@ -22,23 +22,23 @@ pub use server::ServerTlsArgs;
 pub enum TlsError {
     #[error("{var} {path}: cannot read it")]
     Read {
-        var: &'static str,
+        var: String,
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
     #[error("{var} {path}: no PEM certificate in it")]
-    NoCertificate { var: &'static str, path: PathBuf },
+    NoCertificate { var: String, path: PathBuf },
     #[error("{var} {path}: no PEM private key in it")]
-    NoKey { var: &'static str, path: PathBuf },
+    NoKey { var: String, path: PathBuf },
     #[error("{var} {path}: malformed PEM ({detail})")]
     Malformed {
-        var: &'static str,
+        var: String,
         path: PathBuf,
         detail: String,
     },
     #[error("{0}")]
-    Inconsistent(&'static str),
+    Inconsistent(String),
 }
 
 /// Installs ring as the process's rustls crypto provider. Idempotent; done

@@ -7,21 +7,21 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::TlsError;
 
-fn read(var: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
+fn read(var: &str, path: &Path) -> Result<Vec<u8>, TlsError> {
     std::fs::read(path).map_err(|source| TlsError::Read {
-        var,
+        var: var.to_owned(),
         path: path.to_owned(),
         source,
     })
 }
 
 /// The file's bytes, once checked to hold one or more certificates.
-pub(crate) fn certificates(var: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
+pub(crate) fn certificates(var: &str, path: &Path) -> Result<Vec<u8>, TlsError> {
     let bytes = read(var, path)?;
     let mut found = 0;
     for certificate in CertificateDer::pem_slice_iter(&bytes) {
         certificate.map_err(|e| TlsError::Malformed {
-            var,
+            var: var.to_owned(),
             path: path.to_owned(),
             detail: e.to_string(),
         })?;
@@ -29,7 +29,7 @@ pub(crate) fn certificates(var: &'static str, path: &Path) -> Result<Vec<u8>, Tl
     }
     if found == 0 {
         return Err(TlsError::NoCertificate {
-            var,
+            var: var.to_owned(),
             path: path.to_owned(),
         });
     }
@@ -37,16 +37,16 @@ pub(crate) fn certificates(var: &'static str, path: &Path) -> Result<Vec<u8>, Tl
 }
 
 /// The file's bytes, once checked to hold a private key.
-pub(crate) fn private_key(var: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
+pub(crate) fn private_key(var: &str, path: &Path) -> Result<Vec<u8>, TlsError> {
     let bytes = read(var, path)?;
     match PrivateKeyDer::from_pem_slice(&bytes) {
         Ok(_) => Ok(bytes),
         Err(rustls_pki_types::pem::Error::NoItemsFound) => Err(TlsError::NoKey {
-            var,
+            var: var.to_owned(),
             path: path.to_owned(),
         }),
         Err(e) => Err(TlsError::Malformed {
-            var,
+            var: var.to_owned(),
             path: path.to_owned(),
             detail: e.to_string(),
         }),

@@ -1,23 +1,22 @@
-//! The bare baseline of Recommendations: the same catalogue, validation,
-//! sampling, both APIs (`grpc_routes`) and server limits (`server_builder`),
-//! with no telemetry layer, no subscriber and no recorder.
+//! The bare baseline of Recommendations: the product's own server
+//! (`recommendations::grpc_server`: the catalogue, validation, sampling, both
+//! APIs, the kit's limits) with the telemetry left out: no layer, no
+//! subscriber and no recorder.
+
+use std::time::Duration;
 
 use clap::Parser as _;
-use recommendations::catalog::Catalog;
-use recommendations::recommender::Recommender;
-use tokio_stream::wrappers::TcpListenerStream;
+use kit::Shutdown;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // The product's own flags and environment, so the limits are the same.
+    // The product's own flags and environment, so the settings are the same.
     let config = recommendations::Config::parse();
-    let (_health, health_service) = tonic_health::server::health_reporter();
-    let routes =
-        recommendations::grpc_routes(Recommender::new(Catalog::embedded()), health_service)?;
-    let listener = tokio::net::TcpListener::bind(config.grpc_addr).await?;
-    recommendations::server_builder(&config)
-        .add_routes(routes)
-        .serve_with_incoming(TcpListenerStream::new(listener))
+    let listener = tokio::net::TcpListener::bind(config.grpc.grpc_addr).await?;
+    let (shutdown, _controller) = Shutdown::new(Duration::from_secs(1));
+    recommendations::grpc_server(&config)?
+        .without_telemetry()
+        .serve(listener, shutdown)
         .await?;
     Ok(())
 }

@@ -2,15 +2,9 @@
 //! in-process on loopback, fetch pages, and stop them.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
-use clap::Parser as _;
-use lifecycle::{Shutdown, ShutdownController};
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
-
+use testkit::Spawned;
 pub use testkit::http::{get, sample};
-use testkit::init_test_logs;
 use testkit::process::{Process, Spec, sibling_binary};
 
 /// The marketplace binary, built by cargo for this test target.
@@ -40,89 +34,23 @@ pub async fn start_both(env: &[(&str, String)]) -> (Process, Process) {
     (recommendations, marketplace)
 }
 
-fn unused_metrics() -> telemetry::Metrics {
-    telemetry::Metrics::detached()
-}
-
-/// A running service and the handles to reach and stop it.
-pub struct Running<E> {
-    pub addr: SocketAddr,
-    pub admin_addr: SocketAddr,
-    pub controller: ShutdownController,
-    pub server: JoinHandle<Result<(), E>>,
-}
-
-impl<E> Running<E> {
-    /// Stops at once and waits for the server to return.
-    pub async fn stop(self) {
-        self.controller.stop_now();
-        let _ = tokio::time::timeout(Duration::from_secs(10), self.server).await;
-    }
-}
-
-async fn loopback() -> TcpListener {
-    TcpListener::bind("127.0.0.1:0").await.unwrap()
-}
-
 /// Starts Recommendations in-process with extra command-line `flags`.
-pub async fn spawn_recommendations_with(flags: &[String]) -> Running<recommendations::Error> {
-    init_test_logs();
-    let args = std::iter::once("recommendations".to_owned()).chain(flags.iter().cloned());
-    let config = recommendations::Config::parse_from(args);
-    let listeners = recommendations::Listeners {
-        grpc: loopback().await,
-        admin: loopback().await,
-    };
-    let addr = listeners.grpc.local_addr().unwrap();
-    let admin_addr = listeners.admin.local_addr().unwrap();
-    let (shutdown, controller) = Shutdown::new(Duration::from_secs(5));
-    let server = tokio::spawn(recommendations::run(
-        config,
-        listeners,
-        shutdown,
-        unused_metrics(),
-    ));
-    Running {
-        addr,
-        admin_addr,
-        controller,
-        server,
-    }
+pub async fn spawn_recommendations_with(flags: &[String]) -> Spawned<recommendations::Error> {
+    testkit::spawn(recommendations::run, flags).await
 }
 
 /// Starts Recommendations with the embedded catalogue.
-pub async fn spawn_recommendations() -> Running<recommendations::Error> {
+pub async fn spawn_recommendations() -> Spawned<recommendations::Error> {
     spawn_recommendations_with(&[]).await
 }
 
 /// Starts the Marketplace in-process with extra command-line `flags`.
-pub async fn spawn_marketplace_with(flags: &[String]) -> Running<marketplace::Error> {
-    init_test_logs();
-    let args = std::iter::once("marketplace".to_owned()).chain(flags.iter().cloned());
-    let config = marketplace::Config::parse_from(args);
-    let listeners = marketplace::Listeners {
-        http: loopback().await,
-        admin: loopback().await,
-    };
-    let addr = listeners.http.local_addr().unwrap();
-    let admin_addr = listeners.admin.local_addr().unwrap();
-    let (shutdown, controller) = Shutdown::new(Duration::from_secs(5));
-    let server = tokio::spawn(marketplace::run(
-        config,
-        listeners,
-        shutdown,
-        unused_metrics(),
-    ));
-    Running {
-        addr,
-        admin_addr,
-        controller,
-        server,
-    }
+pub async fn spawn_marketplace_with(flags: &[String]) -> Spawned<marketplace::Error> {
+    testkit::spawn(marketplace::run, flags).await
 }
 
 /// Starts the Marketplace, pointed at `recommendations`.
-pub async fn spawn_marketplace(recommendations: SocketAddr) -> Running<marketplace::Error> {
+pub async fn spawn_marketplace(recommendations: SocketAddr) -> Spawned<marketplace::Error> {
     spawn_marketplace_with(&[format!("--recommendations-url=http://{recommendations}")]).await
 }
 

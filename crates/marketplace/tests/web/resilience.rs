@@ -4,9 +4,10 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use marketplace::recommendations_client::{self, ClientSettings};
-use marketplace::resolver::Fixed;
-use proto::v1::BookCategory;
+use clap::Parser as _;
+use kit::grpc_client::Fixed;
+use proto::v1::recommendations_service_client::RecommendationsServiceClient;
+use proto::v1::{BookCategory, RecommendRequest};
 use testkit::process::Spec;
 
 use crate::helpers::{
@@ -146,26 +147,35 @@ async fn calls_are_spread_over_every_resolved_instance() {
         instance_with_book(102).await,
         instance_with_book(103).await,
     ];
-    let settings = ClientSettings {
-        url: "http://recommendations.test:50051".parse().unwrap(),
-        deadline: Duration::from_secs(2),
-        connect_timeout: Duration::from_secs(1),
-        resolve_interval: Duration::from_secs(60),
-        tls: None,
+    let config = marketplace::Config::try_parse_from([
+        "marketplace",
+        "--recommendations-url=http://recommendations.test:50051",
+        "--recommendations-deadline=2s",
+        "--recommendations-connect-timeout=1s",
+        "--recommendations-resolve-interval=60s",
+    ])
+    .unwrap();
+    let client = config
+        .recommendations
+        .connector(&config.tls_identity)
+        .unwrap()
+        .resolver(Fixed(addrs))
+        .connect(RecommendationsServiceClient::new)
+        .unwrap();
+    let request = RecommendRequest {
+        user_id: 1,
+        category: BookCategory::Mystery as i32,
+        max_results: 1,
     };
-    let client = recommendations_client::connect(&settings, Fixed(addrs)).unwrap();
     let mut answers: HashMap<i32, usize> = HashMap::new();
     for _ in 0..90 {
-        let books = recommendations_client::recommend(
-            &client,
-            settings.deadline,
-            1,
-            BookCategory::Mystery,
-            1,
-        )
-        .await
-        .unwrap();
-        *answers.entry(books[0].id).or_default() += 1;
+        let reply = client
+            .call(request, |mut client, request| async move {
+                client.recommend(request).await
+            })
+            .await
+            .unwrap();
+        *answers.entry(reply.recommendations[0].id).or_default() += 1;
     }
     for id in [101, 102, 103] {
         let share = answers.get(&id).copied().unwrap_or(0);

@@ -84,6 +84,6 @@ async fn the_drain_fails_health_at_once_and_the_server_then_stops() {
     assert!(live.starts_with("HTTP/1.1 200"), "{live}");
 
     app.controller.stop_now();
-    let result = tokio::time::timeout(std::time::Duration::from_secs(10), app.server).await;
+    let result = tokio::time::timeout(std::time::Duration::from_secs(10), app.0.server).await;
     assert!(matches!(result, Ok(Ok(Ok(())))), "{result:?}");
 }

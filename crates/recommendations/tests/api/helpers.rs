@@ -2,35 +2,23 @@
 //! clients, and stop it.
 
 use std::net::SocketAddr;
-use std::sync::Once;
-use std::time::Duration;
 
-use clap::Parser as _;
-use lifecycle::{Shutdown, ShutdownController};
 use proto::legacy::recommendations_client::RecommendationsClient;
 use proto::v1::recommendations_service_client::RecommendationsServiceClient;
-use recommendations::{Config, Listeners};
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
+use testkit::Spawned;
 use tonic::transport::Channel;
 use tonic_health::pb::health_client::HealthClient;
 
-/// Test logs go to a sink unless `TEST_LOG=1`.
-fn init_test_logs() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        if std::env::var_os("TEST_LOG").is_some() {
-            tracing_subscriber::fmt().with_test_writer().init();
-        }
-    });
-}
+/// The service running in-process on loopback (see `testkit::spawn`), with
+/// clients for it.
+pub struct TestApp(pub Spawned<recommendations::Error>);
 
-/// A running service and the handles to reach and stop it.
-pub struct TestApp {
-    pub grpc_addr: SocketAddr,
-    pub admin_addr: SocketAddr,
-    pub controller: ShutdownController,
-    pub server: JoinHandle<Result<(), recommendations::Error>>,
+impl std::ops::Deref for TestApp {
+    type Target = Spawned<recommendations::Error>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 /// Starts the service with the default, embedded catalogue.
@@ -41,35 +29,12 @@ pub async fn spawn_app() -> TestApp {
 /// Starts the service with extra command-line flags, such as
 /// `["--catalog-path", path]`.
 pub async fn spawn_app_with(flags: &[&str]) -> TestApp {
-    init_test_logs();
-    let args = [
-        "recommendations",
-        "--grpc-addr",
-        "127.0.0.1:0",
-        "--admin-addr",
-        "127.0.0.1:0",
-    ];
-    let config = Config::parse_from(args.iter().chain(flags));
-    let listeners = Listeners {
-        grpc: TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        admin: TcpListener::bind("127.0.0.1:0").await.unwrap(),
-    };
-    let grpc_addr = listeners.grpc.local_addr().unwrap();
-    let admin_addr = listeners.admin.local_addr().unwrap();
-    let (shutdown, controller) = Shutdown::new(Duration::from_secs(5));
-    let metrics = telemetry::Metrics::detached();
-    let server = tokio::spawn(recommendations::run(config, listeners, shutdown, metrics));
-    TestApp {
-        grpc_addr,
-        admin_addr,
-        controller,
-        server,
-    }
+    TestApp(testkit::spawn(recommendations::run, flags).await)
 }
 
 impl TestApp {
     pub async fn channel(&self) -> Channel {
-        Channel::from_shared(format!("http://{}", self.grpc_addr))
+        Channel::from_shared(format!("http://{}", self.addr))
             .unwrap()
             .connect()
             .await

@@ -176,7 +176,7 @@ fn goaway_codes(bytes: &[u8]) -> Vec<u32> {
 async fn a_rapid_reset_flood_gets_goaway() {
     use tokio::io::AsyncReadExt as _;
     let app = spawn_app().await;
-    let tcp = tokio::net::TcpStream::connect(app.grpc_addr)
+    let tcp = tokio::net::TcpStream::connect(app.addr)
         .await
         .unwrap()
         .into_std()
@@ -192,7 +192,7 @@ async fn a_rapid_reset_flood_gets_goaway() {
     let connection = tokio::spawn(connection);
     let mut sent = 0;
     while sent < 10_000 {
-        let request = http::Request::post(format!("http://{}{V1_RECOMMEND}", app.grpc_addr))
+        let request = http::Request::post(format!("http://{}{V1_RECOMMEND}", app.addr))
             .header("content-type", "application/grpc")
             .header("te", "trailers")
             .body(())

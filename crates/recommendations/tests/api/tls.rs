@@ -25,7 +25,7 @@ async fn call_tls(
     ca: &PkiFiles,
     identity: Option<&PkiFiles>,
 ) -> Result<usize, String> {
-    tls::install_crypto_provider();
+    kit::tls::install_crypto_provider();
     let mut config = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(PkiFiles::read(&ca.ca)))
         .domain_name("localhost");
@@ -78,16 +78,16 @@ async fn tls_serves_a_trusting_client_and_refuses_plaintext_and_untrusting_clien
     ])
     .await;
 
-    assert_eq!(call_tls(app.grpc_addr, &pki, None).await, Ok(3));
-    let plaintext = call_plaintext(app.grpc_addr).await;
+    assert_eq!(call_tls(app.addr, &pki, None).await, Ok(3));
+    let plaintext = call_plaintext(app.addr).await;
     assert!(plaintext.is_err(), "plaintext was served: {plaintext:?}");
-    let untrusting = call_tls(app.grpc_addr, &other, None).await;
+    let untrusting = call_tls(app.addr, &other, None).await;
     assert!(
         untrusting.is_err(),
         "a client trusting another CA was served: {untrusting:?}"
     );
     // Still serving after all that.
-    assert_eq!(call_tls(app.grpc_addr, &pki, None).await, Ok(3));
+    assert_eq!(call_tls(app.addr, &pki, None).await, Ok(3));
 }
 
 #[tokio::test]
@@ -104,18 +104,18 @@ async fn mutual_tls_refuses_clients_without_a_certificate_or_with_a_foreign_one(
     ])
     .await;
 
-    assert_eq!(call_tls(app.grpc_addr, &pki, Some(&pki)).await, Ok(3));
-    let anonymous = call_tls(app.grpc_addr, &pki, None).await;
+    assert_eq!(call_tls(app.addr, &pki, Some(&pki)).await, Ok(3));
+    let anonymous = call_tls(app.addr, &pki, None).await;
     assert!(
         anonymous.is_err(),
         "a client without a certificate was served: {anonymous:?}"
     );
-    let foreign = call_tls(app.grpc_addr, &pki, Some(&other)).await;
+    let foreign = call_tls(app.addr, &pki, Some(&other)).await;
     assert!(
         foreign.is_err(),
         "a certificate from an unknown CA was accepted: {foreign:?}"
     );
-    assert!(call_plaintext(app.grpc_addr).await.is_err());
+    assert!(call_plaintext(app.addr).await.is_err());
 }
 
 #[tokio::test]

@@ -86,9 +86,9 @@ pub fn capture() -> &'static Captured {
                     .with_writer(move || writer.clone()),
             )
             .init();
-        let metrics = Metrics::install(ServiceInfo {
-            name: "layer-tests",
-            version: "0",
+        let metrics = Metrics::install(&ServiceInfo {
+            name: "layer-tests".to_owned(),
+            version: "0".to_owned(),
         })
         .unwrap();
         Captured {

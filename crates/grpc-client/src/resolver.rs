@@ -2,7 +2,7 @@
 //!
 //! One HTTP/2 connection through a Kubernetes ClusterIP Service sticks to one
 //! pod for its whole life, so kube-proxy cannot spread gRPC load. Instead the
-//! marketplace resolves a headless Service's name itself, keeps one lazy
+//! client resolves a headless Service's name itself, keeps one lazy
 //! connection per pod, balances calls over them (power of two choices), and
 //! re-resolves periodically so new pods join and removed ones leave.
 
@@ -102,7 +102,7 @@ pub(crate) async fn keep_resolved(
             }
         }
         if resolved != current {
-            tracing::info!(%host, addresses = ?resolved, "recommendations endpoints updated");
+            tracing::info!(%host, addresses = ?resolved, "upstream endpoints updated");
         }
         current = resolved;
     }

@@ -11,7 +11,7 @@ use axum::routing::get;
 use telemetry::Metrics;
 use tokio::net::TcpListener;
 
-use crate::Shutdown;
+use lifecycle::Shutdown;
 
 #[derive(Clone)]
 struct AdminState {
@@ -23,7 +23,7 @@ struct AdminState {
 /// - `/healthz`: 200 while the process is alive, draining or not;
 /// - `/readyz`: 200 while ready, 503 once the drain has begun;
 /// - `/metrics`: the Prometheus exposition of the process's metrics.
-pub fn router(shutdown: Shutdown, metrics: Metrics) -> Router {
+pub(crate) fn router(shutdown: Shutdown, metrics: Metrics) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
@@ -50,11 +50,11 @@ async fn render_metrics(
 
 /// Serves the admin routes on `listener` until the process stops, bounded by
 /// the shutdown timeout like every other server.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     shutdown: Shutdown,
     metrics: Metrics,
 ) -> std::io::Result<()> {
     let app = router(shutdown.clone(), metrics);
-    crate::http::serve(listener, app, crate::http::HttpLimits::default(), shutdown).await
+    http_server::serve_router(listener, app, http_server::HttpLimits::default(), shutdown).await
 }

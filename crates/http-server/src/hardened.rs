@@ -1,5 +1,5 @@
-//! The HTTP server every service uses (public pages and the admin port), with
-//! its limits set explicitly instead of left to defaults.
+//! The hardened HTTP server under every web service and every admin port,
+//! with its limits set explicitly instead of left to defaults.
 //!
 //! axum's own `serve` has no header-read timeout, so a slowloris client that
 //! trickles headers would hold a connection (and a file descriptor) forever.
@@ -13,9 +13,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use lifecycle::{Shutdown, serve_until_drained};
 use tokio::net::TcpListener;
-
-use crate::{Shutdown, serve_until_drained};
 
 /// Limits applied to every HTTP connection.
 #[derive(Debug, Clone, Copy)]
@@ -44,8 +43,9 @@ impl Default for HttpLimits {
 }
 
 /// Serves `app` on `listener` until the shutdown plan says stop, then lets
-/// in-flight requests finish within the shutdown timeout.
-pub async fn serve(
+/// in-flight requests finish within the shutdown timeout. `app` is served as
+/// it is: [`crate::WebServer`] adds the layers a public server wants.
+pub async fn serve_router(
     listener: TcpListener,
     app: Router,
     limits: HttpLimits,
@@ -67,16 +67,8 @@ pub async fn serve(
 
     let graceful = GracefulShutdown::new();
     loop {
-        let (stream, _peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Out of file descriptors and the like: pause, don't spin.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
+        let stream = tokio::select! {
+            stream = lifecycle::accept(&listener) => stream,
             () = shutdown.stopping() => break,
         };
         let service = TowerToHyperService::new(app.clone());

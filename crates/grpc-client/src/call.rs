@@ -1,0 +1,155 @@
+//! Unary calls with a deadline, retried where that is safe.
+//!
+//! Every call has a deadline, sent to the server as `grpc-timeout`. A call is
+//! retried only when that is safe and useful: UNAVAILABLE (nothing was
+//! processed) and the CANCELLED a draining server's connection produces, at
+//! most twice, with jittered backoff, and only while the deadline allows.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use rand::RngExt as _;
+use tonic::{Code, Status};
+
+/// Retries after the first attempt, at most.
+const MAX_RETRIES: u32 = 2;
+
+/// The first backoff's upper bound; it doubles per retry (full jitter).
+const BASE_BACKOFF: Duration = Duration::from_millis(20);
+
+/// An attempt needs at least this much of the deadline left to be worth it.
+const MIN_ATTEMPT: Duration = Duration::from_millis(10);
+
+/// A generated client over the shared channel, with the deadline of its
+/// calls. Cheap to clone; clone it into every handler.
+#[derive(Debug, Clone)]
+pub struct Client<C> {
+    client: C,
+    deadline: Duration,
+}
+
+impl<C> Client<C> {
+    /// `client`, whose calls get `deadline` each, retries included.
+    pub fn new(client: C, deadline: Duration) -> Client<C> {
+        Client { client, deadline }
+    }
+
+    /// The budget of one call, retries included.
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
+}
+
+impl<C: Clone> Client<C> {
+    /// Makes one unary call within the deadline, retrying where safe.
+    /// `attempt` makes one attempt with a clone of the client:
+    ///
+    /// ```ignore
+    /// let reply = client
+    ///     .call(request, |mut client, request| async move { client.say_hello(request).await })
+    ///     .await?;
+    /// ```
+    pub async fn call<Req, Resp, F, Fut>(
+        &self,
+        request: Req,
+        mut attempt: F,
+    ) -> Result<Resp, Status>
+    where
+        Req: Clone,
+        F: FnMut(C, tonic::Request<Req>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<Resp>, Status>>,
+    {
+        let started = Instant::now();
+        let mut retries = 0;
+        loop {
+            let mut message = tonic::Request::new(request.clone());
+            message.set_timeout(self.deadline.saturating_sub(started.elapsed()));
+            let status = match attempt(self.client.clone(), message).await {
+                Ok(response) => return Ok(response.into_inner()),
+                Err(status) => status,
+            };
+            if !retryable(status.code()) || retries >= MAX_RETRIES {
+                return Err(status);
+            }
+            retries += 1;
+            let cap = BASE_BACKOFF * 2u32.pow(retries - 1);
+            let backoff = cap.mul_f64(rand::rng().random::<f64>());
+            if self.deadline.saturating_sub(started.elapsed()) < backoff + MIN_ATTEMPT {
+                return Err(status);
+            }
+            tracing::debug!(code = ?status.code(), retries, ?backoff, "retrying a gRPC call");
+            tokio::time::sleep(backoff).await;
+        }
+    }
+}
+
+fn retryable(code: Code) -> bool {
+    matches!(code, Code::Unavailable | Code::Cancelled)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    async fn count_attempts(deadline: Duration, answers: Vec<Code>) -> (Result<u32, Status>, u32) {
+        let attempts = Arc::new(AtomicU32::new(0));
+        let client = Client::new(attempts.clone(), deadline);
+        let result = client
+            .call((), |attempts, _request| {
+                let answer = answers
+                    .get(attempts.fetch_add(1, Ordering::SeqCst) as usize)
+                    .copied();
+                async move {
+                    match answer {
+                        Some(Code::Ok) | None => Ok(tonic::Response::new(7)),
+                        Some(code) => Err(Status::new(code, "scripted")),
+                    }
+                }
+            })
+            .await;
+        (result, attempts.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unavailable_and_cancelled_are_retried_twice_at_most() {
+        let (result, attempts) = count_attempts(
+            Duration::from_secs(1),
+            vec![Code::Unavailable, Code::Cancelled],
+        )
+        .await;
+        assert_eq!((result.unwrap(), attempts), (7, 3));
+
+        let (result, attempts) =
+            count_attempts(Duration::from_secs(1), vec![Code::Unavailable; 5]).await;
+        assert_eq!(
+            (result.unwrap_err().code(), attempts),
+            (Code::Unavailable, 3)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn other_codes_are_never_retried() {
+        for code in [
+            Code::InvalidArgument,
+            Code::NotFound,
+            Code::DeadlineExceeded,
+            Code::Internal,
+        ] {
+            let (result, attempts) = count_attempts(Duration::from_secs(1), vec![code]).await;
+            assert_eq!((result.unwrap_err().code(), attempts), (code, 1));
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_retry_starts_without_time_left_for_it() {
+        let (result, attempts) =
+            count_attempts(Duration::from_millis(5), vec![Code::Unavailable; 5]).await;
+        assert_eq!(
+            (result.unwrap_err().code(), attempts),
+            (Code::Unavailable, 1)
+        );
+    }
+}

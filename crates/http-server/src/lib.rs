@@ -1,0 +1,9 @@
+//! The HTTP server kit: the hardened hyper server that every public web
+//! server and every admin port runs on, and [`WebServer`], which adds what a
+//! public web service needs (telemetry, security headers, a 404 page).
+
+mod hardened;
+mod web;
+
+pub use hardened::{HttpLimits, serve_router};
+pub use web::{CONTENT_SECURITY_POLICY, HttpServerArgs, WebServer};

@@ -1,0 +1,65 @@
+//! The settings every service shares, as one clap struct that a service's
+//! config flattens, and the two facts about a config the runner needs.
+
+use std::net::SocketAddr;
+
+use lifecycle::ShutdownArgs;
+use lifecycle::healthcheck::Command;
+
+/// The settings every service takes: the admin address, the log filter, the
+/// drain timing and the `healthcheck` subcommand. A service sets its own
+/// default admin address with clap's `mut_arg`:
+///
+/// ```ignore
+/// #[command(mut_arg("admin_addr", |a| a.default_value("0.0.0.0:9051")))]
+/// ```
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServiceArgs {
+    /// Address of the plain-HTTP admin server: /healthz, /readyz, /metrics.
+    #[arg(long, env = "ADMIN_ADDR", default_value = "0.0.0.0:9090")]
+    pub admin_addr: SocketAddr,
+
+    /// Which log lines to write, in `RUST_LOG` syntax: `info`, or
+    /// `warn,my_service=debug`.
+    #[arg(long = "log", env = "RUST_LOG", default_value = "info", value_parser = telemetry::parse_log_filter)]
+    pub log_filter: String,
+
+    #[command(flatten)]
+    pub shutdown: ShutdownArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What the runner needs of a service's config: the shared settings, and
+/// the address of the service's own server. Its name and version are clap's
+/// (`#[command(name = "...", version)]`). [`service_config!`](crate::service_config)
+/// implements it in one line.
+pub trait ServiceConfig: clap::Parser + Send + 'static {
+    /// The flattened [`ServiceArgs`].
+    fn service_args(&self) -> &ServiceArgs;
+
+    /// Where the service's own (gRPC or HTTP) server listens.
+    fn addr(&self) -> SocketAddr;
+}
+
+/// Implements [`ServiceConfig`] for a config struct, naming the field that
+/// holds the [`ServiceArgs`] and the field path of the service's address:
+///
+/// ```ignore
+/// kit::service_config!(Config, service, grpc.grpc_addr);
+/// ```
+#[macro_export]
+macro_rules! service_config {
+    ($config:ty, $service:ident, $($addr:ident).+) => {
+        impl $crate::ServiceConfig for $config {
+            fn service_args(&self) -> &$crate::ServiceArgs {
+                &self.$service
+            }
+
+            fn addr(&self) -> ::std::net::SocketAddr {
+                self.$($addr).+
+            }
+        }
+    };
+}
