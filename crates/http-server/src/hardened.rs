@@ -71,12 +71,21 @@ pub async fn serve_router(
             stream = lifecycle::accept(&listener) => stream,
             () = shutdown.stopping() => break,
         };
-        let service = TowerToHyperService::new(app.clone());
-        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection.into_owned());
+        let (builder, watcher, app) = (builder.clone(), graceful.watcher(), app.clone());
         tokio::spawn(async move {
+            // hyper's header-read timeout starts at a request's first byte,
+            // so a client that connects and sends nothing would hold the
+            // connection forever (hyper#3756). The same timeout covers that
+            // first byte.
+            let mut first = [0; 1];
+            let peeked = tokio::time::timeout(limits.header_read_timeout, stream.peek(&mut first));
+            if !matches!(peeked.await, Ok(Ok(1))) {
+                return;
+            }
+            let service = TowerToHyperService::new(app);
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
             // Per-connection errors (resets, timeouts) are the client's.
-            let _ = connection.await;
+            let _ = watcher.watch(connection.into_owned()).await;
         });
     }
     drop(listener);

@@ -64,6 +64,13 @@ impl WebServer {
         self
     }
 
+    /// Replaces the kit's connection limits (the header-read timeout from
+    /// `HTTP_HEADER_READ_TIMEOUT` included).
+    pub fn limits(mut self, limits: HttpLimits) -> WebServer {
+        self.limits = limits;
+        self
+    }
+
     /// Serves without traces, RED metrics or `traceresponse`: for the
     /// benchmarks' bare baseline, which measures what the layer costs.
     pub fn without_telemetry(mut self) -> WebServer {

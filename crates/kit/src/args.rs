@@ -16,7 +16,7 @@ use lifecycle::healthcheck::Command;
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServiceArgs {
     /// Address of the plain-HTTP admin server: /healthz, /readyz, /metrics.
-    #[arg(long, env = "ADMIN_ADDR", default_value = "0.0.0.0:9090")]
+    #[arg(long, env = "ADMIN_ADDR", default_value = "0.0.0.0:9464")]
     pub admin_addr: SocketAddr,
 
     /// Which log lines to write, in `RUST_LOG` syntax: `info`, or

@@ -165,3 +165,58 @@ impl Process {
         self.wait_exit(Duration::from_secs(30)).await.0
     }
 }
+
+/// `binary --help`, asserting it succeeds and names each of `vars` as the
+/// environment variable of a setting.
+pub fn assert_help_names(binary: impl AsRef<Path>, vars: &[&str]) {
+    let output = std::process::Command::new(binary.as_ref())
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    for var in vars {
+        assert!(
+            help.contains(&format!("[env: {var}")),
+            "{var} missing from:\n{help}"
+        );
+    }
+}
+
+/// Starts `binary` with `env` (on loopback port 0 unless `env` says
+/// otherwise) and returns what it printed to stderr, asserting that it
+/// refused to start, within a few seconds, with exactly one line, as bad
+/// config must.
+pub fn config_error(binary: impl AsRef<Path>, addr_var: &str, env: (&str, &str)) -> String {
+    use std::io::Read as _;
+    let (var, value) = env;
+    let mut child = std::process::Command::new(binary.as_ref())
+        .env(addr_var, "127.0.0.1:0")
+        .env("ADMIN_ADDR", "127.0.0.1:0")
+        .env(var, value)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{var}={value} was accepted: the process is still running");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!status.success(), "{var}={value} was accepted");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{var}={value}: {stderr}");
+    stderr
+}

@@ -3,7 +3,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use testkit::process::free_port;
+use testkit::process::{assert_help_names, config_error, free_port};
 
 use crate::helpers::{get, listed_titles, spawn_recommendations};
 
@@ -11,41 +11,32 @@ const BIN: &str = env!("CARGO_BIN_EXE_marketplace");
 
 #[test]
 fn help_documents_every_setting_with_its_variable() {
-    let output = Command::new(BIN).arg("--help").output().unwrap();
-    assert!(output.status.success());
-    let help = String::from_utf8(output.stdout).unwrap();
-    for name in [
-        "HTTP_ADDR",
-        "ADMIN_ADDR",
-        "RECOMMENDATIONS_URL",
-        "SHUTDOWN_DELAY",
-        "SHUTDOWN_TIMEOUT",
-    ] {
-        assert!(
-            help.contains(&format!("[env: {name}")),
-            "{name} missing from:\n{help}"
-        );
-    }
+    assert_help_names(
+        BIN,
+        &[
+            "HTTP_ADDR",
+            "ADMIN_ADDR",
+            "RECOMMENDATIONS_URL",
+            "RECOMMENDATIONS_DEADLINE",
+            "RECOMMENDATIONS_CA",
+            "SHUTDOWN_DELAY",
+            "SHUTDOWN_TIMEOUT",
+        ],
+    );
 }
 
 #[test]
 fn bad_config_prints_one_line_and_exits_non_zero() {
-    for (var, value) in [
+    for env in [
         ("HTTP_ADDR", "localhost"),
         ("RECOMMENDATIONS_URL", "recommendations:50051"),
         ("SHUTDOWN_TIMEOUT", "-1s"),
+        ("RUST_LOG", "info,=="),
     ] {
-        let output = Command::new(BIN)
-            .env(var, value)
-            .stdout(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(!output.status.success(), "{var}={value} was accepted");
-        let stderr = String::from_utf8(output.stderr).unwrap();
-        assert_eq!(stderr.lines().count(), 1, "{var}={value}: {stderr}");
+        let stderr = config_error(BIN, "HTTP_ADDR", env);
         assert!(
             stderr.starts_with("error: invalid value"),
-            "{var}={value}: {stderr}"
+            "{env:?}: {stderr}"
         );
     }
 }

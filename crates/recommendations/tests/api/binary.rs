@@ -3,7 +3,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use testkit::process::free_port;
+use testkit::process::{assert_help_names, config_error, free_port};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
@@ -11,21 +11,19 @@ const BIN: &str = env!("CARGO_BIN_EXE_recommendations");
 
 #[test]
 fn help_documents_every_setting_with_its_variable() {
-    let output = Command::new(BIN).arg("--help").output().unwrap();
-    assert!(output.status.success());
-    let help = String::from_utf8(output.stdout).unwrap();
-    for name in [
-        "GRPC_ADDR",
-        "ADMIN_ADDR",
-        "CATALOG_PATH",
-        "SHUTDOWN_DELAY",
-        "SHUTDOWN_TIMEOUT",
-    ] {
-        assert!(
-            help.contains(&format!("[env: {name}")),
-            "{name} missing from:\n{help}"
-        );
-    }
+    assert_help_names(
+        BIN,
+        &[
+            "GRPC_ADDR",
+            "ADMIN_ADDR",
+            "CATALOG_PATH",
+            "GRPC_REQUEST_TIMEOUT",
+            "TLS_CERT",
+            "SHUTDOWN_DELAY",
+            "SHUTDOWN_TIMEOUT",
+            "RUST_LOG",
+        ],
+    );
 }
 
 #[test]
@@ -40,23 +38,7 @@ fn bad_config_prints_one_line_and_exits_non_zero() {
         ),
     ];
     for (var, value, expected) in cases {
-        let output = Command::new(BIN)
-            .env(var, value)
-            .env(
-                "GRPC_ADDR",
-                if var == "GRPC_ADDR" {
-                    value
-                } else {
-                    "127.0.0.1:0"
-                },
-            )
-            .env("ADMIN_ADDR", "127.0.0.1:0")
-            .stdout(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(!output.status.success(), "{var}={value} was accepted");
-        let stderr = String::from_utf8(output.stderr).unwrap();
-        assert_eq!(stderr.lines().count(), 1, "{var}={value}: {stderr}");
+        let stderr = config_error(BIN, "GRPC_ADDR", (var, value));
         assert!(stderr.contains(expected), "{var}={value}: {stderr}");
     }
 }

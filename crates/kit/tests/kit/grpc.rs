@@ -1,0 +1,165 @@
+//! The gRPC example as its clients see it: answers and errors, the request
+//! size limit, RED metrics on the admin port, and server reflection.
+
+use std::net::SocketAddr;
+
+use proto::hello::v1::SayHelloResponse;
+use testkit::http::sample;
+use tonic::{Code, Response, Status};
+use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+use tonic_reflection::pb::v1::{ServerReflectionRequest, ServerReflectionResponse};
+
+use crate::helpers::{
+    HELLO_SERVICE, channel, eventually, hello_client, metrics, say_hello_to, start_grpc,
+};
+
+const MIB: usize = 1024 * 1024;
+
+/// The kit's request message limit.
+const LIMIT: usize = 64 * 1024;
+
+/// The length of a name whose `SayHelloRequest` encodes to exactly `LIMIT`
+/// bytes: one tag byte and a three-byte length (lengths from 2^14 to 2^21
+/// take three varint bytes), then the name.
+const NAME_AT_THE_LIMIT: usize = LIMIT - 1 - 3;
+
+/// The status of a call that should have failed. A greeting that came back
+/// instead is summed up, not printed: it may be megabytes long.
+fn refusal(result: Result<Response<SayHelloResponse>, Status>) -> Status {
+    match result {
+        Ok(reply) => panic!(
+            "the call succeeded, with a greeting of {} bytes",
+            reply.get_ref().message.len()
+        ),
+        Err(status) => status,
+    }
+}
+
+#[tokio::test]
+async fn say_hello_greets_by_name_and_refuses_an_empty_name() {
+    let process = start_grpc(&[]).await;
+    let mut client = hello_client(process.addr).await;
+
+    let reply = client.say_hello(say_hello_to("Ada")).await.unwrap();
+    assert_eq!(reply.into_inner().message, "Hello, Ada!");
+
+    let status = refusal(client.say_hello(say_hello_to("")).await);
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+}
+
+#[tokio::test]
+async fn an_8_mib_request_is_refused_as_out_of_range_and_the_server_stays_up() {
+    let process = start_grpc(&[]).await;
+    // tonic's client refuses to send more than 4 MiB unless told otherwise;
+    // the server's limit is what is under test, so lift the client's.
+    let mut client = hello_client(process.addr)
+        .await
+        .max_encoding_message_size(16 * MIB);
+
+    let status = refusal(client.say_hello(say_hello_to("x".repeat(8 * MIB))).await);
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+
+    // The refusal cost the caller one call, not the connection.
+    let reply = client.say_hello(say_hello_to("Ada")).await.unwrap();
+    assert_eq!(reply.into_inner().message, "Hello, Ada!");
+}
+
+#[tokio::test]
+async fn a_request_of_exactly_64_kib_is_served_and_one_byte_more_is_out_of_range() {
+    let process = start_grpc(&[]).await;
+    let mut client = hello_client(process.addr).await;
+
+    let at_the_limit = say_hello_to("x".repeat(NAME_AT_THE_LIMIT));
+    assert_eq!(prost::Message::encoded_len(&at_the_limit), LIMIT);
+    let reply = client.say_hello(at_the_limit).await.unwrap();
+    assert_eq!(reply.into_inner().message.len(), NAME_AT_THE_LIMIT + 8);
+
+    let over = say_hello_to("x".repeat(NAME_AT_THE_LIMIT + 1));
+    let status = refusal(client.say_hello(over).await);
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+}
+
+/// The `rpc_server_call_duration_seconds_count` of `SayHello` calls that
+/// ended with `status`, or what the exposition holds instead.
+async fn say_hello_count(admin_addr: SocketAddr, status: &str) -> Result<f64, String> {
+    let exposition = metrics(admin_addr).await;
+    let status = format!("rpc_response_status_code=\"{status}\"");
+    let labels = ["rpc_method=\"hello.v1.HelloService/SayHello\"", &status];
+    sample(
+        &exposition,
+        "rpc_server_call_duration_seconds_count{",
+        &labels,
+    )
+    .ok_or_else(|| format!("no sample with {labels:?} in:\n{exposition}"))
+}
+
+#[tokio::test]
+async fn calls_are_counted_by_method_and_status_in_rpc_server_call_duration_seconds() {
+    let process = start_grpc(&[]).await;
+    let mut client = hello_client(process.addr).await;
+    for _ in 0..3 {
+        client.say_hello(say_hello_to("Ada")).await.unwrap();
+    }
+    client.say_hello(say_hello_to("")).await.unwrap_err();
+
+    // A call's duration is recorded as its response finishes, which may be
+    // just after the client has it.
+    let admin_addr = process.admin_addr;
+    for (status, calls) in [("OK", 3.0), ("INVALID_ARGUMENT", 1.0)] {
+        eventually(
+            &format!("{calls} {status} SayHello calls counted"),
+            || async move {
+                match say_hello_count(admin_addr, status).await? {
+                    count if count == calls => Ok(()),
+                    count => Err(format!("a count of {count}")),
+                }
+            },
+        )
+        .await;
+    }
+}
+
+/// Asks the server, by reflection, which services it serves.
+async fn reflected_services(
+    client: &mut ServerReflectionClient<tonic::transport::Channel>,
+) -> Vec<String> {
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = client
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let response: ServerReflectionResponse = responses
+        .message()
+        .await
+        .unwrap()
+        .expect("no reply to list_services");
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("not a list of services: {response:?}");
+    };
+    let mut names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn reflection_lists_the_hello_service_and_health() {
+    let process = start_grpc(&[]).await;
+    let mut client = ServerReflectionClient::new(channel(process.addr).await);
+    let names = reflected_services(&mut client).await;
+    // Exactly what is served: a listed service that is not served sends
+    // grpcurl users to an UNIMPLEMENTED.
+    assert_eq!(
+        names,
+        [
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+            HELLO_SERVICE,
+        ],
+    );
+}
