@@ -57,3 +57,17 @@ pub async fn raw_exchange(addr: SocketAddr, request: &[u8], wait: std::time::Dur
 pub fn status_of(response: &str) -> Option<u16> {
     response.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
 }
+
+/// The series (name and labels, without the value) of every sample in a
+/// Prometheus exposition whose name starts with `prefix`.
+pub fn series(exposition: &str, prefix: &str) -> Vec<String> {
+    exposition
+        .lines()
+        .filter(|line| line.starts_with(prefix))
+        .map(|line| {
+            line.rsplit_once(' ')
+                .map_or(line, |(series, _)| series)
+                .to_owned()
+        })
+        .collect()
+}

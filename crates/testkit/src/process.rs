@@ -183,21 +183,22 @@ pub fn assert_help_names(binary: impl AsRef<Path>, vars: &[&str]) {
     }
 }
 
-/// Starts `binary` with `env` (on loopback port 0 unless `env` says
-/// otherwise) and returns what it printed to stderr, asserting that it
-/// refused to start, within a few seconds, with exactly one line, as bad
-/// config must.
-pub fn config_error(binary: impl AsRef<Path>, addr_var: &str, env: (&str, &str)) -> String {
+/// Starts `binary` with only `env` (and loopback port 0 for its addresses
+/// unless `env` says otherwise) and returns what it printed to stderr,
+/// asserting that it refused to start, within a few seconds, with exactly
+/// one line, as bad config must.
+pub fn config_error(binary: impl AsRef<Path>, addr_var: &str, env: &[(&str, &str)]) -> String {
     use std::io::Read as _;
-    let (var, value) = env;
-    let mut child = std::process::Command::new(binary.as_ref())
+    let mut command = std::process::Command::new(binary.as_ref());
+    command
+        .env_clear()
         .env(addr_var, "127.0.0.1:0")
         .env("ADMIN_ADDR", "127.0.0.1:0")
-        .env(var, value)
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let shown = format!("{env:?}");
     let deadline = Instant::now() + Duration::from_secs(10);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -205,11 +206,11 @@ pub fn config_error(binary: impl AsRef<Path>, addr_var: &str, env: (&str, &str))
         }
         if Instant::now() > deadline {
             let _ = child.kill();
-            panic!("{var}={value} was accepted: the process is still running");
+            panic!("{shown} was accepted: the process is still running");
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    assert!(!status.success(), "{var}={value} was accepted");
+    assert!(!status.success(), "{shown} was accepted");
     let mut stderr = String::new();
     child
         .stderr
@@ -217,6 +218,6 @@ pub fn config_error(binary: impl AsRef<Path>, addr_var: &str, env: (&str, &str))
         .unwrap()
         .read_to_string(&mut stderr)
         .unwrap();
-    assert_eq!(stderr.lines().count(), 1, "{var}={value}: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{shown}: {stderr}");
     stderr
 }

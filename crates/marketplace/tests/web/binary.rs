@@ -1,11 +1,8 @@
 //! The built `marketplace` binary, run as an operator runs it.
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use testkit::process::{assert_help_names, config_error};
 
-use testkit::process::{assert_help_names, config_error, free_port};
-
-use crate::helpers::{get, listed_titles, spawn_recommendations};
+use crate::helpers::{get, listed_titles, marketplace_spec, spawn_recommendations};
 
 const BIN: &str = env!("CARGO_BIN_EXE_marketplace");
 
@@ -33,7 +30,7 @@ fn bad_config_prints_one_line_and_exits_non_zero() {
         ("SHUTDOWN_TIMEOUT", "-1s"),
         ("RUST_LOG", "info,=="),
     ] {
-        let stderr = config_error(BIN, "HTTP_ADDR", env);
+        let stderr = config_error(BIN, "HTTP_ADDR", &[env]);
         assert!(
             stderr.starts_with("error: invalid value"),
             "{env:?}: {stderr}"
@@ -44,51 +41,11 @@ fn bad_config_prints_one_line_and_exits_non_zero() {
 #[tokio::test]
 async fn serves_the_page_on_the_addresses_from_the_environment() {
     let recommendations = spawn_recommendations().await;
-    let (http_port, admin_port) = (free_port(), free_port());
-    let mut child = tokio::process::Command::new(BIN)
-        .env("HTTP_ADDR", format!("127.0.0.1:{http_port}"))
-        .env("ADMIN_ADDR", format!("127.0.0.1:{admin_port}"))
-        .env(
-            "RECOMMENDATIONS_URL",
-            format!("http://{}", recommendations.addr),
-        )
-        .env("SHUTDOWN_DELAY", "0s")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while tokio::net::TcpStream::connect(("127.0.0.1", http_port))
-        .await
-        .is_err()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the binary never listened on {http_port}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let page = get(format!("127.0.0.1:{http_port}").parse().unwrap(), "/").await;
+    // HTTP_ADDR and ADMIN_ADDR come from the environment, on free ports.
+    let marketplace = marketplace_spec(recommendations.addr).start().await;
+    let page = get(marketplace.addr, "/").await;
     assert_eq!(page.status, 200);
     assert_eq!(listed_titles(&page.body).len(), 3, "{}", page.body);
-    let ready = get(
-        format!("127.0.0.1:{admin_port}").parse().unwrap(),
-        "/readyz",
-    )
-    .await;
-    assert_eq!(ready.status, 200);
-
-    let pid = child.id().unwrap().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let exit = tokio::time::timeout(Duration::from_secs(10), child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(exit.code(), Some(0));
+    assert_eq!(get(marketplace.admin_addr, "/readyz").await.status, 200);
+    assert_eq!(marketplace.terminate().await, Some(0));
 }

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use testkit::http::{raw_exchange, status_of};
+use testkit::http::{raw_exchange, series, status_of};
 use testkit::process::{Process, Spec};
 
 use crate::helpers::{get, listed_titles, marketplace_spec, recommendations_bin};
@@ -17,19 +17,6 @@ async fn start(env: &[(&str, String)]) -> (Process, Process) {
         .start()
         .await;
     (recommendations, marketplace)
-}
-
-/// The `http_server_*` series lines of a Prometheus exposition.
-fn http_series(exposition: &str) -> Vec<String> {
-    exposition
-        .lines()
-        .filter(|line| line.starts_with("http_server_"))
-        .map(|line| {
-            line.rsplit_once(' ')
-                .map_or(line, |(series, _)| series)
-                .to_owned()
-        })
-        .collect()
 }
 
 async fn assert_page_still_served(marketplace: &Process) {
@@ -169,7 +156,10 @@ async fn a_scan_of_random_paths_adds_no_http_series() {
     let (_recommendations, marketplace) = start(&[]).await;
     assert_eq!(get(marketplace.addr, "/").await.status, 200);
     assert_eq!(get(marketplace.addr, "/first-miss").await.status, 404);
-    let before = http_series(&get(marketplace.admin_addr, "/metrics").await.body);
+    let before = series(
+        &get(marketplace.admin_addr, "/metrics").await.body,
+        "http_server_",
+    );
     for _ in 0..2000 {
         let path = format!(
             "/{:016x}/{}",
@@ -180,7 +170,7 @@ async fn a_scan_of_random_paths_adds_no_http_series() {
     }
     let exposition = get(marketplace.admin_addr, "/metrics").await.body;
     assert_eq!(
-        http_series(&exposition),
+        series(&exposition, "http_server_"),
         before,
         "random paths created series"
     );

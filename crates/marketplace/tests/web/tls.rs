@@ -1,6 +1,7 @@
 //! The page rendered over mutual TLS between the services.
 
 use testkit::pki;
+use testkit::process::config_error;
 
 use crate::helpers::{get, listed_titles, spawn_marketplace_with, spawn_recommendations_with};
 
@@ -72,21 +73,7 @@ fn https_without_a_ca_or_tls_files_with_plain_http_stop_start_up_in_one_line() {
             "RECOMMENDATIONS_CA /no/such/ca.pem: cannot read it",
         ),
     ] {
-        let mut command = std::process::Command::new(crate::helpers::MARKETPLACE_BIN);
-        command
-            .env_clear()
-            .env("HTTP_ADDR", "127.0.0.1:0")
-            .env("ADMIN_ADDR", "127.0.0.1:0");
-        for (name, value) in &vars {
-            command.env(name, value);
-        }
-        let output = command
-            .stdout(std::process::Stdio::null())
-            .output()
-            .unwrap();
-        assert!(!output.status.success(), "{vars:?} was accepted");
-        let stderr = String::from_utf8(output.stderr).unwrap();
-        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        let stderr = config_error(crate::helpers::MARKETPLACE_BIN, "HTTP_ADDR", &vars);
         assert!(
             stderr.contains(expected),
             "expected {expected:?} in {stderr}"

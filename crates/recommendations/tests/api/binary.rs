@@ -1,9 +1,8 @@
 //! The built `recommendations` binary, run as an operator runs it.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-use testkit::process::{assert_help_names, config_error, free_port};
+use testkit::process::{Spec, assert_help_names, config_error};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
@@ -38,7 +37,7 @@ fn bad_config_prints_one_line_and_exits_non_zero() {
         ),
     ];
     for (var, value, expected) in cases {
-        let stderr = config_error(BIN, "GRPC_ADDR", (var, value));
+        let stderr = config_error(BIN, "GRPC_ADDR", &[(var, value)]);
         assert!(stderr.contains(expected), "{var}={value}: {stderr}");
     }
 }
@@ -64,50 +63,21 @@ fn an_invalid_catalog_file_stops_start_up() {
 
 #[tokio::test]
 async fn serves_on_the_addresses_from_the_environment_and_stops_on_sigterm() {
-    let (grpc_port, admin_port) = (free_port(), free_port());
-    let mut child = tokio::process::Command::new(BIN)
-        .env("GRPC_ADDR", format!("127.0.0.1:{grpc_port}"))
-        .env("ADMIN_ADDR", format!("127.0.0.1:{admin_port}"))
-        .env("SHUTDOWN_DELAY", "0s")
-        .stdout(Stdio::null())
-        .spawn()
+    // GRPC_ADDR and ADMIN_ADDR come from the environment, on free ports.
+    let process = Spec::new(BIN, "GRPC_ADDR").start().await;
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", process.addr))
+        .unwrap()
+        .connect()
+        .await
         .unwrap();
-
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        let attempt = async {
-            let channel =
-                tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{grpc_port}"))?
-                    .connect()
-                    .await?;
-            let mut client = HealthClient::new(channel);
-            let response = client.check(HealthCheckRequest::default()).await?;
-            Ok::<_, Box<dyn std::error::Error>>(response.into_inner().status)
-        };
-        match attempt.await {
-            Ok(status) => break status,
-            Err(_) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(50)).await
-            }
-            Err(error) => panic!("the binary never served on port {grpc_port}: {error}"),
-        }
-    };
-    assert_eq!(status, crate::helpers::SERVING);
-
-    let admin = tokio::net::TcpStream::connect(("127.0.0.1", admin_port)).await;
-    assert!(admin.is_ok(), "admin port {admin_port} not served");
-
-    let pid = child.id().unwrap().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let exit = tokio::time::timeout(Duration::from_secs(10), child.wait())
+    let status = HealthClient::new(channel)
+        .check(HealthCheckRequest::default())
         .await
         .unwrap()
-        .unwrap();
-    assert_eq!(exit.code(), Some(0));
+        .into_inner()
+        .status;
+    assert_eq!(status, crate::helpers::SERVING);
+    let ready = crate::helpers::admin_get(process.admin_addr, "/readyz").await;
+    assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
+    assert_eq!(process.terminate().await, Some(0));
 }

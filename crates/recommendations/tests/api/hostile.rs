@@ -6,6 +6,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use proto::v1::RecommendRequest;
 use proto::v1::recommendations_service_client::RecommendationsServiceClient;
+use testkit::http::series;
 use tonic::Code;
 
 use crate::helpers::{SERVING, TestApp, spawn_app};
@@ -269,19 +270,6 @@ proptest! {
     }
 }
 
-/// The `rpc_*` series lines of a Prometheus exposition.
-fn rpc_series(exposition: &str) -> Vec<String> {
-    exposition
-        .lines()
-        .filter(|line| line.starts_with("rpc_"))
-        .map(|line| {
-            line.rsplit_once(' ')
-                .map_or(line, |(series, _)| series)
-                .to_owned()
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn thousands_of_random_user_ids_add_no_metric_series() {
     use rand::RngExt as _;
@@ -306,7 +294,10 @@ async fn thousands_of_random_user_ids_add_no_metric_series() {
         }
     };
     call(1).await;
-    let before = rpc_series(&crate::helpers::admin_get(process.admin_addr, "/metrics").await);
+    let before = series(
+        &crate::helpers::admin_get(process.admin_addr, "/metrics").await,
+        "rpc_",
+    );
     assert!(!before.is_empty());
     let mut ids = Vec::new();
     for _ in 0..2000 {
@@ -315,7 +306,11 @@ async fn thousands_of_random_user_ids_add_no_metric_series() {
         call(id).await;
     }
     let exposition = crate::helpers::admin_get(process.admin_addr, "/metrics").await;
-    assert_eq!(rpc_series(&exposition), before, "user ids created series");
+    assert_eq!(
+        series(&exposition, "rpc_"),
+        before,
+        "user ids created series"
+    );
     for id in ids.iter().take(50) {
         assert!(
             !exposition.contains(&format!("\"{id}\"")),

@@ -7,6 +7,7 @@ use std::time::Duration;
 use proto::v1::recommendations_service_client::RecommendationsServiceClient;
 use proto::v1::{BookCategory, RecommendRequest};
 use testkit::pki::{self, PkiFiles};
+use testkit::process::config_error;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 use crate::helpers::{admin_get, spawn_app_with};
@@ -170,18 +171,8 @@ fn bad_certificate_files_stop_start_up_with_one_clear_line() {
         ),
     ];
     for (cert, key, expected) in cases {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_recommendations"))
-            .env_clear()
-            .env("GRPC_ADDR", "127.0.0.1:0")
-            .env("ADMIN_ADDR", "127.0.0.1:0")
-            .env("TLS_CERT", &cert)
-            .env("TLS_KEY", &key)
-            .stdout(std::process::Stdio::null())
-            .output()
-            .unwrap();
-        assert!(!output.status.success(), "{cert} / {key} was accepted");
-        let stderr = String::from_utf8(output.stderr).unwrap();
-        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        let env = [("TLS_CERT", cert.as_str()), ("TLS_KEY", key.as_str())];
+        let stderr = config_error(env!("CARGO_BIN_EXE_recommendations"), "GRPC_ADDR", &env);
         assert!(
             stderr.contains(expected),
             "expected {expected:?} in {stderr}"
