@@ -72,15 +72,21 @@ pub async fn serve_router(
             () = shutdown.stopping() => break,
         };
         let (builder, watcher, app) = (builder.clone(), graceful.watcher(), app.clone());
+        let stopping = shutdown.clone();
         tokio::spawn(async move {
             // hyper's header-read timeout starts at a request's first byte,
             // so a client that connects and sends nothing would hold the
             // connection forever (hyper#3756). The same timeout covers that
-            // first byte.
+            // first byte. A connection still silent when the server stops
+            // has no request in flight: it is closed at once, so it cannot
+            // hold up the drain.
             let mut first = [0; 1];
             let peeked = tokio::time::timeout(limits.header_read_timeout, stream.peek(&mut first));
-            if !matches!(peeked.await, Ok(Ok(1))) {
-                return;
+            tokio::select! {
+                peeked = peeked => if !matches!(peeked, Ok(Ok(1))) {
+                    return;
+                },
+                () = stopping.stopping() => return,
             }
             let service = TowerToHyperService::new(app);
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);

@@ -137,6 +137,19 @@ async fn a_connection_that_sends_nothing_is_cut_off_by_the_header_read_timeout()
     assert_eq!(get(process.addr, "/").await.status, 200);
 }
 
+#[tokio::test]
+async fn silent_connections_do_not_hold_up_the_drain() {
+    let mut process = start_web(&[("HTTP_HEADER_READ_TIMEOUT", "10s")]).await;
+    let _web = tokio::net::TcpStream::connect(process.addr).await.unwrap();
+    let _admin = tokio::net::TcpStream::connect(process.admin_addr)
+        .await
+        .unwrap();
+    process.signal("TERM");
+    let (code, took) = process.wait_exit(Duration::from_secs(30)).await;
+    assert_eq!(code, Some(0));
+    assert!(took < Duration::from_secs(5), "exited after {took:?}");
+}
+
 /// The `http_server_request_duration_seconds_count` of the requests with
 /// these labels, or what the exposition holds instead.
 async fn request_count(admin_addr: SocketAddr, labels: &[&str]) -> Result<f64, String> {
