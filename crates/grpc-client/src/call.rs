@@ -38,6 +38,13 @@ impl<C> Client<C> {
     pub fn deadline(&self) -> Duration {
         self.deadline
     }
+
+    /// The generated client itself, for calls [`Client::call`] does not
+    /// make (streaming ones): they get the channel's balancing, TLS and
+    /// telemetry, but no retries, and set their own deadline.
+    pub fn generated(&self) -> &C {
+        &self.client
+    }
 }
 
 impl<C: Clone> Client<C> {

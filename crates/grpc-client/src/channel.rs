@@ -59,6 +59,16 @@ impl<U: Upstream> UpstreamArgs<U> {
     /// A [`Connector`], to change a default before connecting. Reads and
     /// checks the TLS files now.
     pub fn connector(&self, identity: &tls::ClientIdentityArgs) -> Result<Connector<U>, Error> {
+        let has_identity = identity.tls_client_cert.is_some();
+        if has_identity && self.url.scheme_str() != Some("https") {
+            // Not an error: another upstream of the same process may be https.
+            tracing::warn!(
+                upstream = U::NAME,
+                "TLS_CLIENT_CERT is set but {} is not https; calls to {} carry no client certificate",
+                Self::var("url"),
+                U::NAME,
+            );
+        }
         let tls = identity.load(tls::UpstreamTls {
             url: &self.url,
             url_var: &Self::var("url"),

@@ -107,9 +107,16 @@ impl std::fmt::Debug for GrpcServer {
 impl GrpcServer {
     /// A server with the kit's limits and the settings in `args`.
     pub fn new(args: &GrpcServerArgs) -> GrpcServer {
+        GrpcServer::with_limits(args, GrpcLimits::default())
+    }
+
+    /// A server with other limits than the kit's, such as a larger
+    /// `max_request_bytes` for a service that takes uploads:
+    /// `GrpcLimits { max_request_bytes: 4 << 20, ..GrpcLimits::default() }`.
+    pub fn with_limits(args: &GrpcServerArgs, limits: GrpcLimits) -> GrpcServer {
         GrpcServer {
             args: args.clone(),
-            limits: GrpcLimits::default(),
+            limits,
             routes: RoutesBuilder::default(),
             service_names: Vec::new(),
             descriptor_sets: Vec::new(),
@@ -141,13 +148,6 @@ impl GrpcServer {
     /// served: reflection lists every service in them.
     pub fn reflection(mut self, encoded_file_descriptor_set: &'static [u8]) -> GrpcServer {
         self.descriptor_sets.push(encoded_file_descriptor_set);
-        self
-    }
-
-    /// Replaces the kit's limits. Call it before `add_service`, which reads
-    /// the request size limit.
-    pub fn limits(mut self, limits: GrpcLimits) -> GrpcServer {
-        self.limits = limits;
         self
     }
 

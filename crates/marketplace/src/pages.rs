@@ -34,7 +34,7 @@ struct TraceLink {
 
 impl TraceLink {
     fn current(template: Option<&str>) -> Option<TraceLink> {
-        let id = telemetry::current_trace_id()?;
+        let id = kit::telemetry::current_trace_id()?;
         let url = template.map(|t| t.replace("{trace_id}", &id));
         Some(TraceLink { id, url })
     }
@@ -64,7 +64,7 @@ pub async fn index(State(state): State<AppState>) -> Response {
             // with its trace id), and render the page without it.
             metrics::counter!(
                 "marketplace_recommendations_fallback_total",
-                "rpc_response_status_code" => telemetry::code_name(status.code()),
+                "rpc_response_status_code" => kit::telemetry::code_name(status.code()),
             )
             .increment(1);
             tracing::warn!(

@@ -6,6 +6,8 @@
 // Test support: a failed unwrap is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod grpc;
+pub mod h2;
 pub mod http;
 pub mod otlp;
 pub mod pki;

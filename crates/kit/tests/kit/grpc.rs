@@ -4,12 +4,9 @@
 use std::net::SocketAddr;
 
 use proto::hello::v1::SayHelloResponse;
+use testkit::grpc::reflected_services;
 use testkit::http::sample;
 use tonic::{Code, Response, Status};
-use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
-use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
-use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-use tonic_reflection::pb::v1::{ServerReflectionRequest, ServerReflectionResponse};
 
 use crate::helpers::{
     HELLO_SERVICE, channel, eventually, hello_client, metrics, say_hello_to, start_grpc,
@@ -121,37 +118,10 @@ async fn calls_are_counted_by_method_and_status_in_rpc_server_call_duration_seco
     }
 }
 
-/// Asks the server, by reflection, which services it serves.
-async fn reflected_services(
-    client: &mut ServerReflectionClient<tonic::transport::Channel>,
-) -> Vec<String> {
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
-    let mut responses = client
-        .server_reflection_info(tokio_stream::iter([request]))
-        .await
-        .unwrap()
-        .into_inner();
-    let response: ServerReflectionResponse = responses
-        .message()
-        .await
-        .unwrap()
-        .expect("no reply to list_services");
-    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
-        panic!("not a list of services: {response:?}");
-    };
-    let mut names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    names.sort();
-    names
-}
-
 #[tokio::test]
 async fn reflection_lists_the_hello_service_and_health() {
     let process = start_grpc(&[]).await;
-    let mut client = ServerReflectionClient::new(channel(process.addr).await);
-    let names = reflected_services(&mut client).await;
+    let names = reflected_services(channel(process.addr).await).await;
     // Exactly what is served: a listed service that is not served sends
     // grpcurl users to an UNIMPLEMENTED.
     assert_eq!(

@@ -1,11 +1,10 @@
 //! Hostile and broken gRPC input: each case gets the right answer, and the
 //! server stays healthy afterwards.
 
-use std::time::Duration;
-
 use proptest::prelude::*;
 use proto::v1::RecommendRequest;
 use proto::v1::recommendations_service_client::RecommendationsServiceClient;
+use testkit::h2::{ENHANCE_YOUR_CALM, ResetFlood, reset_flood};
 use testkit::http::series;
 use tonic::Code;
 
@@ -106,129 +105,13 @@ async fn invalid_grpc_timeout_values_are_ignored_not_fatal() {
     assert_still_serving(&app).await;
 }
 
-/// A socket that keeps a copy of every byte it reads.
-struct Tee {
-    inner: tokio::net::TcpStream,
-    seen: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
-}
-
-impl tokio::io::AsyncRead for Tee {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
-        self.seen
-            .lock()
-            .unwrap()
-            .extend_from_slice(&buf.filled()[before..]);
-        polled
-    }
-}
-
-impl tokio::io::AsyncWrite for Tee {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
-/// The error codes of the GOAWAY frames in a server's HTTP/2 byte stream.
-fn goaway_codes(bytes: &[u8]) -> Vec<u32> {
-    let mut codes = Vec::new();
-    let mut rest = bytes;
-    while rest.len() >= 9 {
-        let length = u32::from_be_bytes([0, rest[0], rest[1], rest[2]]) as usize;
-        let kind = rest[3];
-        if rest.len() < 9 + length {
-            break;
-        }
-        let payload = &rest[9..9 + length];
-        if kind == 0x7 && payload.len() >= 8 {
-            codes.push(u32::from_be_bytes([
-                payload[4], payload[5], payload[6], payload[7],
-            ]));
-        }
-        rest = &rest[9 + length..];
-    }
-    codes
-}
-
 #[tokio::test]
 async fn a_rapid_reset_flood_gets_goaway() {
-    use tokio::io::AsyncReadExt as _;
     let app = spawn_app().await;
-    let tcp = tokio::net::TcpStream::connect(app.addr)
-        .await
-        .unwrap()
-        .into_std()
-        .unwrap();
-    // A second handle on the same socket, to read what the client never did.
-    let leftover = tokio::net::TcpStream::from_std(tcp.try_clone().unwrap()).unwrap();
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let tee = Tee {
-        inner: tokio::net::TcpStream::from_std(tcp).unwrap(),
-        seen: seen.clone(),
-    };
-    let (mut client, connection) = h2::client::handshake(tee).await.unwrap();
-    let connection = tokio::spawn(connection);
-    let mut sent = 0;
-    while sent < 10_000 {
-        let request = http::Request::post(format!("http://{}{V1_RECOMMEND}", app.addr))
-            .header("content-type", "application/grpc")
-            .header("te", "trailers")
-            .body(())
-            .unwrap();
-        let Ok(ready) = client.clone().ready().await else {
-            break;
-        };
-        client = ready;
-        let Ok((_response, mut stream)) = client.send_request(request, false) else {
-            break;
-        };
-        stream.send_reset(h2::Reason::CANCEL);
-        sent += 1;
-        tokio::task::yield_now().await;
-    }
-    let _ = tokio::time::timeout(Duration::from_secs(5), connection)
-        .await
-        .expect("the connection was not closed");
-    drop(client);
-
-    // The server's HTTP/2 stream: the prefix the client read (skipping the
-    // connection preface, which only clients send) and what was left unread.
-    let mut received = seen.lock().unwrap().clone();
-    let mut rest = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(2), {
-        let mut leftover = leftover;
-        async move { leftover.read_to_end(&mut rest).await.map(|_| rest) }
-    })
-    .await
-    .map(|read| read.map(|rest| received.extend(rest)));
-    const ENHANCE_YOUR_CALM: u32 = 0xb;
+    let ResetFlood { sent, goaway_codes } = reset_flood(app.addr, V1_RECOMMEND, 10_000).await;
     assert!(
-        goaway_codes(&received).contains(&ENHANCE_YOUR_CALM),
-        "no GOAWAY(ENHANCE_YOUR_CALM) after {sent} reset streams; GOAWAYs seen: {:?}",
-        goaway_codes(&received)
+        goaway_codes.contains(&ENHANCE_YOUR_CALM),
+        "no GOAWAY(ENHANCE_YOUR_CALM) after {sent} reset streams; GOAWAYs seen: {goaway_codes:?}"
     );
     assert!(sent < 1_000, "the server let {sent} reset streams through");
     assert_still_serving(&app).await;
