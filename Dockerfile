@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1.7
 #
-# One image for every binary of the workspace: recommendations, marketplace and
-# loadgen. Compose and Kubernetes pick the binary with `command`/`entrypoint`,
-# so a release is one build and one push.
+# One image for every service binary of the workspace: recommendations,
+# marketplace, loadgen and any service `cargo xtask new-service` adds (every
+# binary but the benchmarks' and xtask's). Compose and Kubernetes pick the
+# binary with `command`/`entrypoint`, so a release is one build and one push.
 #
 # Stages:
 #   chef    - the pinned Rust toolchain plus cargo-chef;
@@ -40,10 +41,10 @@ COPY . .
 # target/ itself is not a cache mount so the cooked layer above stays usable.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/usr/local/cargo/git \
-    cargo build --release --locked \
-        --bin recommendations --bin marketplace --bin loadgen \
+    cargo build --release --locked --workspace --bins \
+        --exclude bench --exclude xtask \
  && mkdir -p /out \
- && cp target/release/recommendations target/release/marketplace target/release/loadgen /out/
+ && find target/release -maxdepth 1 -type f -perm -u+x -exec cp {} /out/ \;
 
 FROM ${RUNTIME_IMAGE} AS runtime
 # glibc and libgcc come with the cc variant; there is no shell, package manager

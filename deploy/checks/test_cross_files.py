@@ -240,6 +240,47 @@ def _dashboards():
     return sorted((ROOT / "deploy/grafana/dashboards").glob("*.json"))
 
 
+def _promql_expressions():
+    """Every PromQL expression in the dashboards (panel targets and template
+    variable queries) and in the rule files, with where it is."""
+    found = []
+
+    def walk(node, where):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("expr", "query") and isinstance(value, str):
+                    found.append((where, value))
+                else:
+                    walk(value, where)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, where)
+
+    for path in sorted((ROOT / "deploy/grafana/dashboards").glob("*.json")):
+        walk(json.loads(path.read_text()), path.name)
+    for path in sorted((ROOT / "deploy/prometheus/rules").glob("*.yml")):
+        if not path.name.endswith("_test.yml"):
+            walk(yaml.safe_load(path.read_text()), path.name)
+    return found
+
+
+def test_dashboards_and_slo_rules_find_services_by_job_so_new_ones_need_no_edit():
+    """`cargo xtask new-service` adds a scrape job and touches no dashboard or
+    rule: that works because every query selects services through `job`
+    (a variable filled by label_values, or `by (job)`), never by a name."""
+    expressions = _promql_expressions()
+    assert len(expressions) > 20, expressions
+    literal_job = re.compile(r'job\s*=~?\s*"(?!\$)')
+    for where, expr in expressions:
+        assert not literal_job.search(expr), f"{where}: selects a job by name: {expr}"
+    for path in sorted((ROOT / "deploy/grafana/dashboards").glob("*.json")):
+        variables = json.loads(path.read_text()).get("templating", {}).get("list", [])
+        for variable in variables:
+            if variable.get("name") == "job":
+                query = variable["query"]["query"] if isinstance(variable["query"], dict) else variable["query"]
+                assert query.startswith("label_values(") and query.endswith(", job)"), f"{path.name}: $job is {query}"
+
+
 def test_dashboards_use_provisioned_datasource_uids():
     uids = {ds["uid"] for ds in _provisioned_datasources()}
     builtin = {"-- Grafana --", "grafana"}

@@ -31,3 +31,18 @@ pub async fn reflected_services(channel: Channel) -> Vec<String> {
     names.sort();
     names
 }
+
+/// Starts a gRPC server on loopback that serves `grpc.health.v1` alone,
+/// reporting SERVING: a stand-in upstream for a service whose example call
+/// asks its upstream's health.
+pub async fn spawn_health_server() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (_reporter, service) = tonic_health::server::health_reporter();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    addr
+}

@@ -1,11 +1,13 @@
 //! Project automation that would otherwise live in shell scripts: `cargo
-//! xtask tidy` checks the house rules that rustfmt and clippy cannot, and
-//! `cargo xtask certs` makes a development PKI for mutual TLS.
+//! xtask new-service` and `remove-service` add and remove a service wired end
+//! to end, `cargo xtask tidy` checks the house rules that rustfmt and clippy
+//! cannot, and `cargo xtask certs` makes a development PKI for mutual TLS.
 
 // A command-line tool: printing to stdout is its interface. The workspace
 // lint exists to keep stray prints out of the services.
 #![allow(clippy::print_stdout)]
 
+mod scaffold;
 mod tidy;
 
 use std::path::PathBuf;
@@ -16,6 +18,31 @@ use clap::Parser as _;
 #[derive(clap::Parser)]
 #[command(name = "cargo xtask", about = "Project automation")]
 enum Command {
+    /// Add a service on the kit, wired end to end: its crate (and proto, for
+    /// gRPC), a compose service, Kubernetes manifests, a Prometheus scrape
+    /// job. Prints every file it writes or changes.
+    NewService {
+        /// The service's name: lower-case letters, digits, '-' and '_'.
+        name: String,
+        /// A gRPC service (tonic, with its own proto) or a web service
+        /// (axum, with a page).
+        #[arg(long, value_enum)]
+        kind: scaffold::Kind,
+        /// A gRPC service of this repository to call (repeatable): its
+        /// client, settings (`SERVICE_URL`, ...) and one example call.
+        #[arg(long = "calls", value_name = "SERVICE")]
+        calls: Vec<String>,
+        /// Print what would be written and changed; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Remove a service that `new-service` made, and every change it made.
+    RemoveService {
+        name: String,
+        /// Print what would be removed and changed; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Check house rules: a `//!` line atop every Rust file, no `mod.rs`,
     /// files under 500 lines.
     Tidy,
@@ -32,13 +59,52 @@ enum Command {
     },
 }
 
-/// The workspace root, two levels above this crate.
+/// The workspace the command runs in: the nearest directory up from the
+/// current one whose `Cargo.toml` has a `[workspace]`. Not this crate's
+/// build-time path, so that a binary from a shared target directory edits
+/// the checkout it is run in.
 fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let here = std::env::current_dir().unwrap_or_default();
+    here.ancestors()
+        .find(|dir| {
+            std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|t| t.contains("[workspace]"))
+        })
+        .map_or(here.clone(), std::path::Path::to_owned)
+}
+
+/// Prints the lines of a successful run, or the one line of an error.
+fn report(result: Result<Vec<String>, String>) -> ExitCode {
+    match result {
+        Ok(lines) => {
+            for line in lines {
+                println!("{line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn main() -> ExitCode {
     match Command::parse() {
+        Command::NewService {
+            name,
+            kind,
+            calls,
+            dry_run,
+        } => report(scaffold::new_service(
+            &workspace_root(),
+            &name,
+            kind,
+            &calls,
+            dry_run,
+        )),
+        Command::RemoveService { name, dry_run } => {
+            report(scaffold::remove_service(&workspace_root(), &name, dry_run))
+        }
         Command::Certs { out, server_names } => {
             let mut names: Vec<&str> = tls::dev::DEFAULT_SERVER_NAMES.to_vec();
             names.extend(server_names.iter().map(String::as_str));

@@ -1,0 +1,11 @@
+//! The skeleton service through its real protocol: in-process API tests
+//! with a tonic client, and the built binary run as an operator runs it.
+
+// Tests: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+// Items here are `pub` for the test modules, not for export.
+#![allow(unreachable_pub)]
+
+mod api;
+mod binary;
+mod helpers;

@@ -1,0 +1,7 @@
+//! The `skeleton` binary: the kit's runner around the library, where
+//! everything testable lives.
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    kit::main(skeleton::run).await
+}
