@@ -120,6 +120,7 @@ fn rename(line: &str, style: Style, vars: &Vars, callee: Option<&Callee>) -> Str
         Style::AsGiven => name.as_str().to_owned(),
     };
     let mut line = line
+        .replace("SKELETON_BINARY", vars.name.as_str())
         .replace("SKELETON_ADMIN_PORT", &vars.admin_port.to_string())
         .replace("SKELETON_PORT", &vars.port.to_string())
         .replace("Skeleton", &vars.name.camel())
@@ -141,7 +142,7 @@ mod tests {
 
     fn vars(callees: &[(&str, u16)]) -> Vars {
         Vars {
-            name: Name::parse("my-shop").unwrap(),
+            name: Name::parse("my_shop").unwrap(),
             port: 8081,
             admin_port: 9081,
             callees: callees
@@ -155,7 +156,7 @@ mod tests {
     }
 
     const TEMPLATE: &str = "\
-name = \"skeleton\" # Skeleton SKELETON SKELETON_PORT SKELETON_ADMIN_PORT
+name = \"skeleton\" # Skeleton SKELETON SKELETON_PORT SKELETON_ADMIN_PORT SKELETON_BINARY
 // xtask:calls {
 callee Callee CALLEE_URL CALLEE_PORT
 // xtask:}
@@ -173,7 +174,7 @@ end
         let rendered = render(Path::new("k8s-web.yaml"), TEMPLATE, &vars(&[])).unwrap();
         assert_eq!(
             rendered,
-            "name = \"my-shop\" # MyShop MY_SHOP 8081 9081\nnone\nend\n"
+            "name = \"my-shop\" # MyShop MY_SHOP 8081 9081 my_shop\nnone\nend\n"
         );
         let rendered = render(
             Path::new("lib.rs"),
@@ -183,7 +184,7 @@ end
         .unwrap();
         assert_eq!(
             rendered,
-            "name = \"my_shop\" # MyShop MY_SHOP 8081 9081\n\
+            "name = \"my_shop\" # MyShop MY_SHOP 8081 9081 my_shop\n\
              recommendations Recommendations RECOMMENDATIONS_URL 50051\n\
              stock_keeper StockKeeper STOCK_KEEPER_URL 50052\n\
              any\nend\n"
