@@ -6,6 +6,11 @@
 //! the gRPC length prefix of each request message instead, and refuses a
 //! message over the limit before any of it is buffered: OUT_OF_RANGE, as
 //! tonic's own check answers.
+//!
+//! The limit is on the bytes on the wire. A service that also accepts
+//! compressed requests (tonic's `accept_compressed`) still has tonic's own
+//! limit on the decompressed size, 4 MiB unless its generated server sets
+//! another.
 
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
