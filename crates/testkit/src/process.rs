@@ -72,41 +72,64 @@ impl Spec {
     }
 
     /// Starts the process and waits until its service port accepts.
+    ///
+    /// A port that was free when the spec was made can be taken before the
+    /// process binds it (by another test's process, or as the source port
+    /// of some connection). If the process exits before it listens, it is
+    /// started again on fresh ports, twice at most.
     pub async fn start(&self) -> Process {
+        let (mut addr, mut admin_addr) = (self.addr, self.admin_addr);
+        for _ in 0..3 {
+            if let Some(process) = self.try_start(addr, admin_addr).await {
+                return process;
+            }
+            (addr, admin_addr) = (free_addr(), free_addr());
+        }
+        panic!(
+            "{} exited before listening, three times",
+            self.binary.display()
+        );
+    }
+
+    /// Starts the process on `addr` and `admin_addr`; `None` if it exits
+    /// before it listens.
+    async fn try_start(&self, addr: SocketAddr, admin_addr: SocketAddr) -> Option<Process> {
         let stdout = std::env::temp_dir().join(format!(
             "{}-{}-{}.log",
             self.binary.file_name().unwrap().to_string_lossy(),
             std::process::id(),
-            self.addr.port()
+            addr.port()
         ));
         let mut command = tokio::process::Command::new(&self.binary);
         command
             .env_clear()
-            .env(self.addr_var, self.addr.to_string())
-            .env("ADMIN_ADDR", self.admin_addr.to_string())
+            .env(self.addr_var, addr.to_string())
+            .env("ADMIN_ADDR", admin_addr.to_string())
             .stdout(std::fs::File::create(&stdout).unwrap())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
         for (name, value) in &self.env {
             command.env(name, value);
         }
-        let child = command.spawn().unwrap();
+        let mut child = command.spawn().unwrap();
         let deadline = Instant::now() + Duration::from_secs(15);
-        while tokio::net::TcpStream::connect(self.addr).await.is_err() {
+        while tokio::net::TcpStream::connect(addr).await.is_err() {
+            if child.try_wait().unwrap().is_some() {
+                return None;
+            }
             assert!(
                 Instant::now() < deadline,
-                "{} never listened on {}",
+                "{} never listened on {addr}",
                 self.binary.display(),
-                self.addr
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        Process {
+        Some(Process {
             child,
-            addr: self.addr,
-            admin_addr: self.admin_addr,
+            addr,
+            admin_addr,
             stdout,
-        }
+        })
     }
 }
 

@@ -190,3 +190,16 @@ async fn page_loads_are_counted_by_route_template_in_http_server_request_duratio
     let exposition = metrics(admin_addr).await;
     assert!(!exposition.contains(unknown), "{exposition}");
 }
+
+#[tokio::test]
+async fn a_port_taken_before_the_process_binds_it_is_replaced() {
+    // testkit's `Spec` picks ports that were free a moment ago. One can be
+    // taken before the process binds it, as the source port of some
+    // connection: bound, not listening, as here.
+    let spec = testkit::process::Spec::new(crate::helpers::example("hello_web"), "HTTP_ADDR");
+    let taken = tokio::net::TcpSocket::new_v4().unwrap();
+    taken.bind(spec.addr).unwrap();
+    let process = spec.start().await;
+    assert_ne!(process.addr, spec.addr);
+    assert_eq!(get(process.addr, "/").await.status, 200);
+}
