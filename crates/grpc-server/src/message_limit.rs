@@ -15,7 +15,7 @@
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use bytes::{Buf as _, Bytes};
+use bytes::Bytes;
 use http_body::{Body, Frame};
 use tonic::Status;
 use tonic::server::NamedService;
@@ -79,7 +79,7 @@ impl Body for LimitedBody {
         if let Some(Ok(frame)) = &frame
             && let Some(data) = frame.data_ref()
         {
-            self.prefix.scan(data.clone())?;
+            self.prefix.scan(data)?;
         }
         Poll::Ready(frame)
     }
@@ -115,17 +115,17 @@ impl Prefix {
         }
     }
 
-    fn scan(&mut self, mut data: Bytes) -> Result<(), Status> {
-        while data.has_remaining() {
+    fn scan(&mut self, mut data: &[u8]) -> Result<(), Status> {
+        while !data.is_empty() {
             if self.skip > 0 {
-                let n = self.skip.min(data.remaining());
-                data.advance(n);
+                let n = self.skip.min(data.len());
+                data = &data[n..];
                 self.skip -= n;
                 continue;
             }
-            let n = (5 - self.filled).min(data.remaining());
+            let n = (5 - self.filled).min(data.len());
             self.header[self.filled..self.filled + n].copy_from_slice(&data[..n]);
-            data.advance(n);
+            data = &data[n..];
             self.filled += n;
             if self.filled == 5 {
                 self.filled = 0;
@@ -161,7 +161,7 @@ mod tests {
         for chunk in 1..stream.len() {
             let mut prefix = Prefix::new(16);
             for piece in stream.chunks(chunk) {
-                prefix.scan(Bytes::copy_from_slice(piece)).unwrap();
+                prefix.scan(piece).unwrap();
             }
         }
     }
@@ -173,7 +173,7 @@ mod tests {
             let mut prefix = Prefix::new(16);
             let error = stream
                 .chunks(chunk)
-                .find_map(|piece| prefix.scan(Bytes::copy_from_slice(piece)).err())
+                .find_map(|piece| prefix.scan(piece).err())
                 .expect("the second message is over the limit");
             assert_eq!(error.code(), tonic::Code::OutOfRange);
         }

@@ -6,6 +6,7 @@
 //! This accept loop is hyper-util's, with the limits below, and drains like
 //! every other server: stop accepting, let in-flight requests finish, bounded.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -64,6 +65,8 @@ pub async fn serve_router(
         .max_concurrent_streams(limits.max_concurrent_streams)
         .max_header_list_size(limits.max_header_bytes as u32)
         .max_local_error_reset_streams(Some(limits.max_local_error_reset_streams));
+    // Shared by every connection's task, which may outlive this loop.
+    let builder = Arc::new(builder);
 
     let graceful = GracefulShutdown::new();
     loop {

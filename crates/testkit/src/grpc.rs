@@ -1,10 +1,22 @@
-//! gRPC helpers: what a server says about itself.
+//! gRPC helpers: a connected channel, what a server says about itself, and
+//! a stand-in upstream.
+
+use std::net::SocketAddr;
 
 use tonic::transport::Channel;
 use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 use tonic_reflection::pb::v1::{ServerReflectionRequest, ServerReflectionResponse};
+
+/// A plaintext channel to the gRPC server at `addr`, connected.
+pub async fn channel(addr: SocketAddr) -> Channel {
+    Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
+}
 
 /// Asks the server, by reflection (`grpc.reflection.v1`), which services it
 /// lists, sorted.
@@ -35,7 +47,7 @@ pub async fn reflected_services(channel: Channel) -> Vec<String> {
 /// Starts a gRPC server on loopback that serves `grpc.health.v1` alone,
 /// reporting SERVING: a stand-in upstream for a service whose example call
 /// asks its upstream's health.
-pub async fn spawn_health_server() -> std::net::SocketAddr {
+pub async fn spawn_health_server() -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (_reporter, service) = tonic_health::server::health_reporter();

@@ -65,10 +65,8 @@ pub(crate) fn new_service(
         }
     }
     let compose = read(root, COMPOSE)?;
-    if compose
-        .lines()
-        .any(|line| line.trim_end() == format!("  {name}:"))
-    {
+    let service_line = format!("  {name}:");
+    if compose.lines().any(|line| line.trim_end() == service_line) {
         return Err(format!("{COMPOSE} already has a service named {name}"));
     }
 

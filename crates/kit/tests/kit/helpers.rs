@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use proto::hello::v1::SayHelloRequest;
 use proto::hello::v1::hello_service_client::HelloServiceClient;
+pub use testkit::grpc::channel;
 use testkit::process::{Process, Spec};
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
@@ -55,14 +56,6 @@ async fn start(spec: Spec, env: &[(&str, &str)]) -> Process {
         .fold(spec, |spec, (name, value)| spec.env(name, *value))
         .start()
         .await
-}
-
-pub async fn channel(addr: SocketAddr) -> Channel {
-    Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap()
 }
 
 pub async fn hello_client(addr: SocketAddr) -> HelloServiceClient<Channel> {

@@ -22,15 +22,6 @@ fn export_env(endpoint: String) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// A plain channel to a gRPC server on loopback.
-async fn channel_to(addr: std::net::SocketAddr) -> tonic::transport::Channel {
-    tonic::transport::Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap()
-}
-
 /// The trace id in a `traceresponse` header: `00-{trace}-{span}-{flags}`.
 fn trace_id_of(traceresponse: &str) -> (String, String) {
     let parts: Vec<&str> = traceresponse.split('-').collect();
@@ -111,7 +102,7 @@ async fn one_page_load_is_one_trace_across_both_services() {
 async fn a_not_found_call_logs_one_json_line_with_its_trace_id_also_over_otlp() {
     let receiver = OtlpReceiver::start().await;
     let (recommendations, marketplace) = start_both(&export_env(receiver.endpoint())).await;
-    let channel = channel_to(recommendations.addr).await;
+    let channel = testkit::grpc::channel(recommendations.addr).await;
     let request = RecommendRequest {
         user_id: 1,
         category: 99,
@@ -179,7 +170,7 @@ async fn an_unsampled_call_exports_no_spans_but_logs_with_its_trace_id() {
     const SAMPLED: &str = "0af7651916cd43dd8448eb211c80319c";
     let receiver = OtlpReceiver::start().await;
     let (recommendations, marketplace) = start_both(&export_env(receiver.endpoint())).await;
-    let channel = channel_to(recommendations.addr).await;
+    let channel = testkit::grpc::channel(recommendations.addr).await;
     let mut client = RecommendationsServiceClient::new(channel);
     let request = |trace_id: &str, flags: &str, category: i32| {
         let mut request = tonic::Request::new(RecommendRequest {
@@ -249,7 +240,7 @@ async fn metrics_carry_semconv_names_and_labels_and_nothing_for_probes_or_raw_pa
         assert_eq!(get(admin, "/healthz").await.status, 200);
         assert_eq!(get(admin, "/readyz").await.status, 200);
     }
-    let channel = channel_to(recommendations.addr).await;
+    let channel = testkit::grpc::channel(recommendations.addr).await;
     tonic_health::pb::health_client::HealthClient::new(channel)
         .check(tonic_health::pb::HealthCheckRequest::default())
         .await

@@ -65,12 +65,7 @@ fn an_invalid_catalog_file_stops_start_up() {
 async fn serves_on_the_addresses_from_the_environment_and_stops_on_sigterm() {
     // GRPC_ADDR and ADMIN_ADDR come from the environment, on free ports.
     let process = Spec::new(BIN, "GRPC_ADDR").start().await;
-    let channel = tonic::transport::Channel::from_shared(format!("http://{}", process.addr))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let status = HealthClient::new(channel)
+    let status = HealthClient::new(testkit::grpc::channel(process.addr).await)
         .check(HealthCheckRequest::default())
         .await
         .unwrap()

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use proto::v1::recommendations_service_client::RecommendationsServiceClient;
 use proto::v1::{BookCategory, RecommendRequest};
+use testkit::grpc::channel;
 use testkit::process::Spec;
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
@@ -15,14 +16,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_recommendations");
 
 fn spec() -> Spec {
     Spec::new(BIN, "GRPC_ADDR")
-}
-
-async fn channel(addr: SocketAddr) -> Channel {
-    Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap()
 }
 
 /// The overall serving status, asked on a fresh connection as a load

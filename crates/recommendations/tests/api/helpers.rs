@@ -34,11 +34,7 @@ pub async fn spawn_app_with(flags: &[&str]) -> TestApp {
 
 impl TestApp {
     pub async fn channel(&self) -> Channel {
-        Channel::from_shared(format!("http://{}", self.addr))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap()
+        testkit::grpc::channel(self.addr).await
     }
 
     pub async fn legacy_client(&self) -> RecommendationsClient<Channel> {

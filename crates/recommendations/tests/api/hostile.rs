@@ -159,12 +159,7 @@ async fn thousands_of_random_user_ids_add_no_metric_series() {
     let process = testkit::process::Spec::new(env!("CARGO_BIN_EXE_recommendations"), "GRPC_ADDR")
         .start()
         .await;
-    let channel = tonic::transport::Channel::from_shared(format!("http://{}", process.addr))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let client = RecommendationsServiceClient::new(channel);
+    let client = RecommendationsServiceClient::new(testkit::grpc::channel(process.addr).await);
     let call = |user_id: i32| {
         let mut client = client.clone();
         async move {

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use proto::skeleton::v1::GetItemRequest;
 use proto::skeleton::v1::skeleton_service_client::SkeletonServiceClient;
 use testkit::Spawned;
+pub use testkit::grpc::channel;
 use tonic::transport::Channel;
 
 /// Starts the service on loopback, with its upstreams stood in for.
@@ -15,14 +16,6 @@ pub async fn spawn_app() -> Spawned<skeleton::Error> {
         // xtask:}
     ];
     testkit::spawn(skeleton::run, flags).await
-}
-
-pub async fn channel(addr: SocketAddr) -> Channel {
-    Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap()
 }
 
 pub async fn client(addr: SocketAddr) -> SkeletonServiceClient<Channel> {
