@@ -31,6 +31,8 @@ pub enum Error {
         #[source]
         source: tonic::transport::Error,
     },
+    #[error(transparent)]
+    Telemetry(#[from] telemetry::NotStarted),
 }
 
 /// Makes the client of one upstream. [`UpstreamArgs::connect`] is the usual
@@ -143,7 +145,14 @@ impl<U: Upstream, R: Resolve> Connector<U, R> {
             changes,
         ));
         let layer = if self.telemetry {
-            GrpcClientLayer::new()
+            // Spans and metrics name the upstream as configured (a name
+            // such as `recommendations`), not the address a call went to.
+            let url = &self.args.url;
+            let port = url.port_u16().unwrap_or(match url.scheme_str() {
+                Some("https") => 443,
+                _ => 80,
+            });
+            GrpcClientLayer::new(url.host().unwrap_or_default(), port)?
         } else {
             GrpcClientLayer::disabled()
         };

@@ -2,6 +2,7 @@
 //! every limit and defence, `TCP_NODELAY`, health reporting tied to the
 //! drain, server reflection and the telemetry layer, by default.
 
+mod descriptors;
 mod health;
 mod message_limit;
 
@@ -80,6 +81,8 @@ pub enum Error {
     Tls(#[from] tls::TlsError),
     #[error("failed to build the reflection service")]
     Reflection(#[from] tonic_reflection::server::Error),
+    #[error(transparent)]
+    Telemetry(#[from] telemetry::NotStarted),
     #[error("gRPC server failed")]
     Serve(#[from] tonic::transport::Error),
 }
@@ -144,8 +147,10 @@ impl GrpcServer {
 
     /// Lists the services of this encoded `FileDescriptorSet` (`protox` or
     /// `tonic-prost-build` writes it) in server reflection, so grpcurl and
-    /// friends need no proto files. Give only the sets of the services
-    /// served: reflection lists every service in them.
+    /// friends need no proto files, and names the methods of the services
+    /// served in telemetry: a call to a method no set describes is recorded
+    /// as `rpc.method="_OTHER"`. Give only the sets of the services served:
+    /// reflection lists every service in them.
     pub fn reflection(mut self, encoded_file_descriptor_set: &'static [u8]) -> GrpcServer {
         self.descriptor_sets.push(encoded_file_descriptor_set);
         self
@@ -199,16 +204,30 @@ impl GrpcServer {
         }
 
         let routes = routes.routes();
+        let telemetry = if self.telemetry {
+            let (methods, undescribed) =
+                descriptors::served_methods(&self.service_names, &self.descriptor_sets);
+            for service in undescribed {
+                tracing::warn!(
+                    service,
+                    "no descriptor set describes this service, so its calls are recorded as \
+                     rpc.method=_OTHER; pass its FILE_DESCRIPTOR_SET to GrpcServer::reflection"
+                );
+            }
+            Some(GrpcServerLayer::new(methods)?.request_timeout(self.args.grpc_request_timeout))
+        } else {
+            None
+        };
         let incoming = lifecycle::incoming(listener);
         let stopping = {
             let shutdown = shutdown.clone();
             async move { shutdown.stopping().await }
         };
-        if self.telemetry {
+        if let Some(telemetry) = telemetry {
             // Traces, RED metrics, error logs and panic recovery for every
             // call; health and reflection pass through untouched.
             let server = builder
-                .layer(GrpcServerLayer::new())
+                .layer(telemetry)
                 .add_routes(routes)
                 .serve_with_incoming_shutdown(incoming, stopping);
             serve_until_drained(server, &shutdown).await?;

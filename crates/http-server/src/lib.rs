@@ -6,4 +6,4 @@ mod hardened;
 mod web;
 
 pub use hardened::{HttpLimits, serve_router};
-pub use web::{CONTENT_SECURITY_POLICY, HttpServerArgs, WebServer};
+pub use web::{CONTENT_SECURITY_POLICY, Error, HttpServerArgs, WebServer};

@@ -30,6 +30,15 @@ pub struct HttpServerArgs {
     pub http_header_read_timeout: Duration,
 }
 
+/// Why a web server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("HTTP server failed")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Telemetry(#[from] telemetry::NotStarted),
+}
+
 /// A web service's public server. Everything is on unless switched off
 /// explicitly; see the `ServiceBuilder`-style methods below.
 #[derive(Debug)]
@@ -79,25 +88,27 @@ impl WebServer {
     }
 
     /// The router as it will be served, layers and all, without a socket:
-    /// for tests that drive it with `tower::ServiceExt::oneshot`.
-    pub fn into_router(self) -> Router {
+    /// for tests that drive it with `tower::ServiceExt::oneshot`. Fails if
+    /// telemetry is on and has not started.
+    pub fn into_router(self) -> Result<Router, telemetry::NotStarted> {
         // For every route and the fallback, outermost first: the browser
         // security headers, then traces, RED metrics by route,
         // `traceresponse` and panic recovery (so a panic's 500 gets the
         // headers too). One `layer` call: axum wraps each route once per
         // call, and pays for each wrapper on every request.
-        if self.telemetry {
+        Ok(if self.telemetry {
             self.router
-                .layer((security_headers(), HttpServerLayer::new()))
+                .layer((security_headers(), HttpServerLayer::new()?))
         } else {
             self.router.layer(security_headers())
-        }
+        })
     }
 
     /// Serves on `listener` until `shutdown` has run its course.
-    pub async fn serve(self, listener: TcpListener, shutdown: Shutdown) -> std::io::Result<()> {
+    pub async fn serve(self, listener: TcpListener, shutdown: Shutdown) -> Result<(), Error> {
         let limits = self.limits;
-        serve_router(listener, self.into_router(), limits, shutdown).await
+        serve_router(listener, self.into_router()?, limits, shutdown).await?;
+        Ok(())
     }
 }
 

@@ -24,7 +24,11 @@ async fn index() -> Html<&'static str> {
     Html("<!doctype html>\n<title>Hello</title>\n<h1>Hello from the kit</h1>\n")
 }
 
-async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> std::io::Result<()> {
+async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: Shutdown,
+) -> Result<(), kit::http_server::Error> {
     let router = Router::new().route("/", get(index));
     WebServer::new(router, &config.http)
         .serve(listener, shutdown)

@@ -30,8 +30,8 @@ pub struct AppState {
 /// Why the service stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("HTTP server failed")]
-    Http(#[source] std::io::Error),
+    #[error(transparent)]
+    Http(#[from] kit::http_server::Error),
     #[error(transparent)]
     Client(#[from] kit::grpc_client::Error),
 }
@@ -60,8 +60,6 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> R
             .connect(&config.tls_identity, RecommendationsServiceClient::new)?,
         trace_link_template: config.trace_link_template.clone(),
     };
-    web_server(&config, state)
-        .serve(listener, shutdown)
-        .await
-        .map_err(Error::Http)
+    web_server(&config, state).serve(listener, shutdown).await?;
+    Ok(())
 }

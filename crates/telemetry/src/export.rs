@@ -6,7 +6,8 @@
 //! bounds, timeouts) is read by the OpenTelemetry SDK itself from the
 //! standard `OTEL_*` variables. The batch processors run on their own threads
 //! with bounded queues, so a slow or absent collector never delays a request:
-//! when a queue is full, spans are dropped, not waited on.
+//! when a queue is full, spans are dropped, not waited on, and counted
+//! (`sdk_metrics`).
 
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use opentelemetry_otlp::{ExporterBuildError, LogExporter, SpanExporter};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogBatch, SdkLoggerProvider};
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData};
+use opentelemetry_sdk::trace::{SpanData, TracerProviderBuilder};
 
 use crate::prometheus::names;
 
@@ -48,18 +49,11 @@ impl ExportPlan {
     }
 }
 
-/// The tracer provider. It always exists, so spans and trace ids exist for
-/// logs and the `traceresponse` header; it exports only when `export` is set.
-pub(crate) fn tracer_provider(
-    resource: Resource,
-    export: bool,
-) -> Result<SdkTracerProvider, ExporterBuildError> {
-    let mut builder = SdkTracerProvider::builder().with_resource(resource);
-    if export {
-        builder =
-            builder.with_batch_exporter(CountingSpanExporter(SpanExporter::builder().build()?));
-    }
-    Ok(builder.build())
+/// Adds OTLP export to a tracer provider, through a batch processor.
+pub(crate) fn with_otlp_spans(
+    builder: TracerProviderBuilder,
+) -> Result<TracerProviderBuilder, ExporterBuildError> {
+    Ok(builder.with_batch_exporter(CountingSpanExporter(SpanExporter::builder().build()?)))
 }
 
 /// The logger provider behind the tracing-to-OTLP log bridge.

@@ -1,20 +1,27 @@
-//! What the gRPC server and client layers share: status classification, and
-//! the record of one call that is finished (metric, span status, error log)
-//! when its response body ends, since a gRPC status arrives in the trailers.
+//! What the gRPC server and client layers share: status classification,
+//! the methods a layer knows, and the [`Recorder`] of one call, whose
+//! outcome arrives in the trailers of the response body, so the body
+//! ([`ObservedBody`]) finishes the call.
 
+use std::borrow::Cow;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _};
-use opentelemetry::{Context as OtelContext, ContextGuard, KeyValue};
+use opentelemetry::{Context as OtelContext, KeyValue};
+use opentelemetry_semantic_conventions::attribute::{
+    RPC_METHOD, RPC_METHOD_ORIGINAL, RPC_RESPONSE_STATUS_CODE, RPC_SYSTEM_NAME, SERVER_ADDRESS,
+    SERVER_PORT,
+};
 use tonic::Code;
 
+use crate::call::{Call, Recorder};
 use crate::call_span::CallTracer;
-use crate::instruments::{Cache, Histograms};
+use crate::instruments::{Cache, Histograms, prometheus_label};
 
 /// The label value for anything outside the known set: unknown methods and
 /// routes share it, so no client can mint new series.
@@ -98,23 +105,29 @@ impl Side {
             Side::Client => SpanKind::Client,
         }
     }
+
+    /// Why a call dropped before its deadline ended, seen from this side.
+    fn cancelled(self) -> &'static str {
+        match self {
+            Side::Server => "the client cancelled the call",
+            Side::Client => "the caller stopped waiting",
+        }
+    }
 }
 
 /// What every call of one gRPC method shares: its fully-qualified name
 /// (`rpc.method`, `package.Service/Method`, also the span name), and a
 /// histogram handle per status code, registered on first use.
 pub(crate) struct Method {
-    path: Box<str>,
-    /// `_OTHER` for a path that names no method.
+    /// `_OTHER` for a method the layer does not know.
     name: Arc<str>,
     histograms: Histograms<17>,
 }
 
 impl Method {
-    fn new(path: &str) -> Method {
+    fn new(name: &str) -> Method {
         Method {
-            path: path.into(),
-            name: method_name(path).unwrap_or(OTHER).into(),
+            name: name.into(),
             histograms: Histograms::default(),
         }
     }
@@ -124,13 +137,26 @@ impl Method {
     }
 }
 
-/// The methods one layer has seen, for one side of the call, and the
-/// tracer its spans come from.
+/// Where a client's calls go: `server.address` and `server.port`.
+#[derive(Debug, Clone)]
+pub(crate) struct Upstream {
+    pub(crate) address: Arc<str>,
+    pub(crate) port: u16,
+}
+
+/// The methods one layer knows, for one side of the call, and the tracer
+/// its spans come from.
+///
+/// A server knows the methods it serves from the start, so a call is named
+/// when its span starts, and a call to anything else is `_OTHER`, which no
+/// client can use to mint new series. A client learns its methods as it
+/// calls them: they come from its own code.
 pub(crate) struct Methods {
     side: Side,
     tracer: CallTracer,
     cache: Cache<Method>,
     other: Arc<Method>,
+    upstream: Option<Upstream>,
 }
 
 impl std::fmt::Debug for Methods {
@@ -138,173 +164,203 @@ impl std::fmt::Debug for Methods {
         f.debug_struct("Methods")
             .field("side", &self.side)
             .field("cache", &self.cache)
+            .field("upstream", &self.upstream)
             .finish()
     }
 }
 
 impl Methods {
-    pub(crate) fn new(side: Side) -> Methods {
+    /// The methods a server serves, by full name (`package.Service/Method`).
+    pub(crate) fn served<I, S>(tracer: CallTracer, served: I) -> Methods
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let methods = Methods::new(Side::Server, tracer, None);
+        for name in served {
+            let name = name.as_ref();
+            methods.cache.insert(name, Arc::new(Method::new(name)));
+        }
+        methods
+    }
+
+    /// The methods a client calls on `upstream`, learnt as it calls them.
+    pub(crate) fn called(tracer: CallTracer, upstream: Upstream) -> Methods {
+        Methods::new(Side::Client, tracer, Some(upstream))
+    }
+
+    fn new(side: Side, tracer: CallTracer, upstream: Option<Upstream>) -> Methods {
         Methods {
             side,
-            tracer: CallTracer::new(),
+            tracer,
             cache: Cache::default(),
             other: Arc::new(Method::new(OTHER)),
+            upstream,
         }
     }
 
-    /// The entry for `path` and whether it is cached: the cached one, or a
-    /// new one that is cached only once a call to it is served (see
-    /// [`CallRecord::finish`]).
-    fn lookup(&self, path: &str) -> (Arc<Method>, bool) {
-        match self.cache.get(path) {
-            Some(method) => (method, true),
-            None => (Arc::new(Method::new(path)), false),
+    /// The entry of the method `path` names.
+    fn lookup(&self, path: &str) -> Arc<Method> {
+        let name = method_name(path);
+        if let Some(method) = name.and_then(|name| self.cache.get(name)) {
+            return method;
         }
+        match (self.side, name) {
+            (Side::Client, Some(name)) => {
+                let method = Arc::new(Method::new(name));
+                self.cache.insert(name, method.clone());
+                method
+            }
+            _ => self.other.clone(),
+        }
+    }
+
+    /// The histogram of `method` for one status code.
+    fn register(&self, method: &Method, code: &'static str) -> metrics::Histogram {
+        let mut labels = vec![
+            (prometheus_label(RPC_SYSTEM_NAME), SYSTEM.to_owned()),
+            (prometheus_label(RPC_METHOD), method.name.to_string()),
+            (prometheus_label(RPC_RESPONSE_STATUS_CODE), code.to_owned()),
+        ];
+        if let Some(upstream) = &self.upstream {
+            labels.push((
+                prometheus_label(SERVER_ADDRESS),
+                upstream.address.to_string(),
+            ));
+            labels.push((prometheus_label(SERVER_PORT), upstream.port.to_string()));
+        }
+        let labels: Vec<metrics::Label> = labels
+            .into_iter()
+            .map(|(key, value)| metrics::Label::new(key, value))
+            .collect();
+        metrics::histogram!(self.side.metric(), labels)
     }
 }
 
 const GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
+const GRPC_TIMEOUT: http::HeaderName = http::HeaderName::from_static("grpc-timeout");
 
-/// One call in flight. Finishing it records everything exactly once.
-pub(crate) struct CallRecord {
-    methods: Arc<Methods>,
-    method: Arc<Method>,
-    cached: bool,
-    /// The context that holds the call's span.
-    cx: OtelContext,
-    start: Instant,
+/// How a gRPC call ended: its status code and message.
+pub(crate) type Outcome = (Code, Cow<'static, str>);
+
+/// The gRPC status in `headers` (the trailers, or the headers of a
+/// trailers-only answer), if they carry one. OK, by far the most common, is
+/// read without tonic's full parse of the message, details and metadata.
+fn status_in(headers: &http::HeaderMap) -> Option<Outcome> {
+    // Most calls pass here twice: first with the response headers, which
+    // carry no status, then with the trailers.
+    let status = headers.get(GRPC_STATUS)?;
+    if status.as_bytes() == b"0" {
+        return Some((Code::Ok, Cow::Borrowed("")));
+    }
+    tonic::Status::from_header_map(headers)
+        .map(|status| (status.code(), status.message().to_owned().into()))
 }
 
-impl CallRecord {
-    /// Starts the span of a call to `path` under `parent`, and the clock.
-    /// `extra` attributes, asked for only when the span is recorded, follow
-    /// the standard ones. `rpc.method` waits for the outcome (see
-    /// [`CallRecord::finish`]), which tells whether the method exists.
+/// A timer may fire up to this much after a deadline's instant, and the
+/// layer's clock starts a little after tonic's; within it, a call dropped
+/// at its deadline counts as cut off by the deadline.
+const DEADLINE_SLACK: Duration = Duration::from_millis(1);
+
+/// The [`Recorder`] of one gRPC call.
+pub(crate) struct GrpcCall {
+    methods: Arc<Methods>,
+    method: Arc<Method>,
+    /// The call's deadline, measured from its start, if it has one.
+    deadline: Option<Duration>,
+}
+
+impl GrpcCall {
+    /// Starts the span and the clock of a call to `path` under `parent`.
+    /// Its deadline is the `grpc-timeout` in `headers`, capped by `limit`
+    /// (a server's own longest call).
     pub(crate) fn start(
         methods: &Arc<Methods>,
         path: &str,
+        headers: &http::HeaderMap,
+        limit: Option<Duration>,
         parent: &OtelContext,
-        extra: impl FnOnce() -> Option<KeyValue>,
-    ) -> CallRecord {
-        let (method, cached) = methods.lookup(path);
+    ) -> Call<GrpcCall> {
+        let method = methods.lookup(path);
         let cx = methods.tracer.start(methods.side.span_kind(), parent, || {
-            let mut attributes = Vec::with_capacity(2);
-            attributes.push(KeyValue::new("rpc.system.name", SYSTEM));
-            attributes.extend(extra());
+            let mut attributes = Vec::with_capacity(4);
+            attributes.push(KeyValue::new(RPC_SYSTEM_NAME, SYSTEM));
+            attributes.push(KeyValue::new(RPC_METHOD, method.name.clone()));
+            // Per the RPC conventions, a method the layer does not know is
+            // `_OTHER`, named by the system, with what was asked for beside.
             let name = if method.is_other() {
+                let original = path.strip_prefix('/').unwrap_or(path).to_owned();
+                attributes.push(KeyValue::new(RPC_METHOD_ORIGINAL, original));
                 SYSTEM.into()
             } else {
                 method.name.to_string().into()
             };
+            if let Some(upstream) = &methods.upstream {
+                attributes.push(KeyValue::new(SERVER_ADDRESS, upstream.address.clone()));
+                attributes.push(KeyValue::new(SERVER_PORT, i64::from(upstream.port)));
+            }
             (name, attributes)
         });
-        CallRecord {
+        let requested = headers
+            .get(GRPC_TIMEOUT)
+            .and_then(|value| parse_grpc_timeout(value.as_bytes()));
+        let deadline = match (requested, limit) {
+            (Some(requested), Some(limit)) => Some(requested.min(limit)),
+            (requested, limit) => requested.or(limit),
+        };
+        let recorder = GrpcCall {
             methods: methods.clone(),
             method,
-            cached,
-            cx,
-            start: Instant::now(),
-        }
-    }
-
-    /// The context that holds the call's span, for the call to run in.
-    pub(crate) fn context(&self) -> &OtelContext {
-        &self.cx
-    }
-
-    /// Makes the call's span the current context until the guard drops.
-    pub(crate) fn attach(&self) -> ContextGuard {
-        self.cx.clone().attach()
-    }
-
-    /// Finishes the call if `headers` (the trailers, or the headers of a
-    /// trailers-only answer) carry its gRPC status; otherwise hands the
-    /// record back. OK, by far the most common, is read without tonic's
-    /// full parse of the message, details and metadata.
-    pub(crate) fn finish_if_status(self, headers: &http::HeaderMap) -> Option<CallRecord> {
-        // Most calls pass here twice: first with the response headers, which
-        // carry no status, then with the trailers. Without a status there is
-        // nothing for tonic to parse.
-        let Some(status) = headers.get(GRPC_STATUS) else {
-            return Some(self);
+            deadline,
         };
-        if status.as_bytes() == b"0" {
-            self.finish(Code::Ok, "");
-            return None;
-        }
-        match tonic::Status::from_header_map(headers) {
-            Some(status) => {
-                self.finish(status.code(), status.message());
-                None
-            }
-            None => Some(self),
+        Call::start(recorder, cx)
+    }
+}
+
+impl Recorder for GrpcCall {
+    type Outcome = Outcome;
+
+    /// A call dropped at or past its deadline was cut off by it; any other
+    /// was cancelled by whoever was waiting for it.
+    fn abandoned(&self, elapsed: Duration) -> Outcome {
+        match self.deadline {
+            Some(deadline) if elapsed + DEADLINE_SLACK >= deadline => (
+                Code::DeadlineExceeded,
+                Cow::Borrowed("the deadline passed before the answer"),
+            ),
+            _ => (
+                Code::Cancelled,
+                Cow::Borrowed(self.methods.side.cancelled()),
+            ),
         }
     }
 
-    /// Records the call's outcome: its metric, span status and, for a
-    /// non-OK code, one log line.
-    pub(crate) fn finish(self, code: Code, message: &str) {
+    fn record(&self, (code, message): Outcome, elapsed: Duration, cx: &OtelContext) {
         let side = self.methods.side;
-        // An unknown method is answered by the router, not a handler: it gets
-        // the shared _OTHER entry, or every probe of a random path would mint
-        // a new series. Served methods are remembered.
-        let method = if code == Code::Unimplemented {
-            &self.methods.other
-        } else {
-            if !self.cached {
-                self.methods
-                    .cache
-                    .insert(&self.method.path, self.method.clone());
-            }
-            &self.method
-        };
         let name = code_name(code);
-        method
+        self.method
             .histograms
-            .get(code as usize, || {
-                metrics::histogram!(
-                    side.metric(),
-                    "rpc_system_name" => SYSTEM,
-                    "rpc_method" => method.name.to_string(),
-                    "rpc_response_status_code" => name,
-                )
-            })
-            .record(self.start.elapsed().as_secs_f64());
+            .get(code as usize, || self.methods.register(&self.method, name))
+            .record(elapsed.as_secs_f64());
 
-        let span = self.cx.span();
+        let span = cx.span();
         if span.is_recording() {
-            span.set_attributes([
-                KeyValue::new("rpc.method", method.name.clone()),
-                KeyValue::new("rpc.response.status_code", name),
-            ]);
-            // Per the RPC conventions, a method the server does not know is
-            // `_OTHER`, named by the system, with what was asked for beside.
-            if method.is_other() {
-                span.update_name(SYSTEM);
-                span.set_attribute(KeyValue::new(
-                    "rpc.method_original",
-                    self.method
-                        .path
-                        .strip_prefix('/')
-                        .unwrap_or(&self.method.path)
-                        .to_owned(),
-                ));
-            }
+            span.set_attribute(KeyValue::new(RPC_RESPONSE_STATUS_CODE, name));
             // A client span is an error for any non-OK code; a server span
             // only for server faults.
             if code != Code::Ok && (side == Side::Client || is_server_fault(code)) {
-                span.set_status(Status::error(message.to_owned()));
+                span.set_status(Status::error(message.clone()));
             }
         }
         if code != Code::Ok {
-            let _current = self.attach();
-            let method = &*method.name;
+            let _current = cx.clone().attach();
+            let method = &*self.method.name;
             if is_server_fault(code) {
                 tracing::error!(
                     rpc.side = side.label(),
                     rpc.method = method,
                     rpc.response.status_code = name,
-                    error.message = message,
+                    error.message = &*message,
                     "gRPC call failed"
                 );
             } else {
@@ -312,36 +368,61 @@ impl CallRecord {
                     rpc.side = side.label(),
                     rpc.method = method,
                     rpc.response.status_code = name,
-                    error.message = message,
+                    error.message = &*message,
                     "gRPC call failed"
                 );
             }
         }
-        span.end();
     }
 }
 
-pin_project_lite::pin_project! {
-    /// A response body that finishes its call when the trailers (or the end
-    /// of the stream) arrive, or when it is dropped early.
-    pub struct ObservedBody<B> {
-        #[pin]
-        inner: B,
-        record: Option<CallRecord>,
-    }
-
-    impl<B> PinnedDrop for ObservedBody<B> {
-        fn drop(this: Pin<&mut Self>) {
-            if let Some(record) = this.project().record.take() {
-                record.finish(Code::Cancelled, "response body dropped before the end");
+impl Call<GrpcCall> {
+    /// Finishes the call if `headers` carry its status (a trailers-only
+    /// answer does); otherwise hands it back, for the trailers.
+    pub(crate) fn finish_if_status(self, headers: &http::HeaderMap) -> Option<Call<GrpcCall>> {
+        match status_in(headers) {
+            Some(outcome) => {
+                self.finish(outcome);
+                None
             }
+            None => Some(self),
         }
     }
 }
 
+/// Reads a `grpc-timeout` value: at most eight digits and a unit (`H`, `M`,
+/// `S`, `m`, `u`, `n`), as the gRPC-over-HTTP/2 spec defines it.
+fn parse_grpc_timeout(value: &[u8]) -> Option<Duration> {
+    let (&unit, digits) = value.split_last()?;
+    if digits.is_empty() || digits.len() > 8 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let amount: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    Some(match unit {
+        b'H' => Duration::from_secs(amount * 3600),
+        b'M' => Duration::from_secs(amount * 60),
+        b'S' => Duration::from_secs(amount),
+        b'm' => Duration::from_millis(amount),
+        b'u' => Duration::from_micros(amount),
+        b'n' => Duration::from_nanos(amount),
+        _ => return None,
+    })
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that finishes its call when the trailers (or the end
+    /// of the stream) arrive. Dropped early, its call is recorded as
+    /// abandoned.
+    pub struct ObservedBody<B> {
+        #[pin]
+        inner: B,
+        call: Option<Call<GrpcCall>>,
+    }
+}
+
 impl<B> ObservedBody<B> {
-    pub(crate) fn new(inner: B, record: Option<CallRecord>) -> ObservedBody<B> {
-        ObservedBody { inner, record }
+    pub(crate) fn new(inner: B, call: Option<Call<GrpcCall>>) -> ObservedBody<B> {
+        ObservedBody { inner, call }
     }
 }
 
@@ -359,26 +440,25 @@ where
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         let this = self.project();
         let polled = this.inner.poll_frame(cx);
-        match &polled {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Some(trailers) = frame.trailers_ref()
-                    && let Some(record) = this.record.take()
-                    && let Some(record) = record.finish_if_status(trailers)
-                {
-                    record.finish(Code::Unknown, "trailers without grpc-status");
-                }
-            }
-            Poll::Ready(Some(Err(error))) => {
-                if let Some(record) = this.record.take() {
-                    record.finish(Code::Unknown, &error.to_string());
-                }
-            }
-            Poll::Ready(None) => {
-                if let Some(record) = this.record.take() {
-                    record.finish(Code::Unknown, "stream ended without grpc-status");
-                }
-            }
-            Poll::Pending => {}
+        let outcome = match &polled {
+            Poll::Ready(Some(Ok(frame))) => match frame.trailers_ref() {
+                Some(trailers) => Some(
+                    status_in(trailers)
+                        .unwrap_or((Code::Unknown, Cow::Borrowed("trailers without grpc-status"))),
+                ),
+                None => None,
+            },
+            Poll::Ready(Some(Err(error))) => Some((Code::Unknown, error.to_string().into())),
+            Poll::Ready(None) => Some((
+                Code::Unknown,
+                Cow::Borrowed("stream ended without grpc-status"),
+            )),
+            Poll::Pending => None,
+        };
+        if let Some(outcome) = outcome
+            && let Some(call) = this.call.take()
+        {
+            call.finish(outcome);
         }
         polled
     }
@@ -393,61 +473,4 @@ where
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn method_names_are_the_path_without_its_slash() {
-        assert_eq!(
-            method_name("/recommendations.v1.RecommendationsService/Recommend"),
-            Some("recommendations.v1.RecommendationsService/Recommend")
-        );
-        assert_eq!(
-            method_name("/Recommendations/Recommend"),
-            Some("Recommendations/Recommend")
-        );
-        for bad in [
-            "",
-            "/",
-            "//",
-            "/svc",
-            "/svc/",
-            "//m",
-            "/svc/a/b",
-            "no-slash/x",
-        ] {
-            assert_eq!(method_name(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn only_server_fault_codes_are_server_faults() {
-        let faults = [
-            Code::Unknown,
-            Code::DeadlineExceeded,
-            Code::Unimplemented,
-            Code::Internal,
-            Code::Unavailable,
-            Code::DataLoss,
-        ];
-        for code in faults {
-            assert!(is_server_fault(code), "{code:?}");
-        }
-        for code in [
-            Code::Ok,
-            Code::NotFound,
-            Code::InvalidArgument,
-            Code::Cancelled,
-            Code::ResourceExhausted,
-        ] {
-            assert!(!is_server_fault(code), "{code:?}");
-        }
-    }
-
-    #[test]
-    fn code_names_are_the_canonical_constants() {
-        assert_eq!(code_name(Code::NotFound), "NOT_FOUND");
-        assert_eq!(code_name(Code::InvalidArgument), "INVALID_ARGUMENT");
-        assert_eq!(code_name(Code::Ok), "OK");
-    }
-}
+mod tests;

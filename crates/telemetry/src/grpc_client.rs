@@ -1,22 +1,24 @@
 //! The gRPC client layer, the tutorial's client interceptor: per call it
-//! opens a CLIENT span under the caller's span, injects the W3C
-//! `traceparent` so the server continues the same trace, and records
-//! `rpc_client_call_duration_seconds`.
+//! opens a CLIENT span under the caller's span, naming the upstream it goes
+//! to, injects the caller's context (`traceparent`, baggage) so the server
+//! continues the same trace, and records `rpc_client_call_duration_seconds`,
+//! also for a call its caller stops waiting for.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use opentelemetry::{Context as OtelContext, KeyValue};
-use tonic::Code;
+use opentelemetry::Context as OtelContext;
 use tower::{Layer, Service};
 
-use crate::call_span::inject;
-use crate::grpc_call::{CallRecord, Methods, ObservedBody, Side};
+use crate::call::Call;
+use crate::call_span::{CallTracer, NotStarted};
+use crate::grpc_call::{GrpcCall, Methods, ObservedBody, Upstream};
+use crate::propagation;
 
-/// Wraps a client channel: `ServiceBuilder::new().layer(GrpcClientLayer::new()).service(channel)`.
-/// Build it after [`crate::init`], which installs the tracer it takes.
+/// Wraps a client channel:
+/// `ServiceBuilder::new().layer(GrpcClientLayer::new("recommendations", 50051)?).service(channel)`.
 ///
 /// [`GrpcClientLayer::disabled`] records nothing and passes calls through,
 /// for a channel whose type must not change when telemetry is left out.
@@ -26,21 +28,26 @@ pub struct GrpcClientLayer {
 }
 
 impl GrpcClientLayer {
-    pub fn new() -> GrpcClientLayer {
-        GrpcClientLayer {
-            methods: Some(Arc::new(Methods::new(Side::Client))),
-        }
+    /// A layer for calls to the upstream at `server_address` and
+    /// `server_port`, as configured (the host and port of its URL), which
+    /// every span and metric names. Fails if telemetry has not started
+    /// ([`crate::init`]), which installs the tracer.
+    pub fn new(server_address: &str, server_port: u16) -> Result<GrpcClientLayer, NotStarted> {
+        let upstream = Upstream {
+            address: server_address.into(),
+            port: server_port,
+        };
+        Ok(GrpcClientLayer {
+            methods: Some(Arc::new(Methods::called(
+                CallTracer::installed()?,
+                upstream,
+            ))),
+        })
     }
 
     /// A layer that records nothing: no span, no metric, no `traceparent`.
     pub fn disabled() -> GrpcClientLayer {
         GrpcClientLayer { methods: None }
-    }
-}
-
-impl Default for GrpcClientLayer {
-    fn default() -> GrpcClientLayer {
-        GrpcClientLayer::new()
     }
 }
 
@@ -76,18 +83,20 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
-        let record = self.methods.as_ref().map(|methods| {
-            let uri = request.uri();
-            let record = CallRecord::start(methods, uri.path(), &OtelContext::current(), || {
-                uri.host()
-                    .map(|host| KeyValue::new("server.address", host.to_owned()))
-            });
-            inject(record.context(), request.headers_mut());
-            record
+        let call = self.methods.as_ref().map(|methods| {
+            let call = GrpcCall::start(
+                methods,
+                request.uri().path(),
+                request.headers(),
+                None,
+                &OtelContext::current(),
+            );
+            propagation::inject(call.context(), request.headers_mut());
+            call
         });
         GrpcClientFuture {
             inner: self.inner.call(request),
-            record,
+            call,
         }
     }
 }
@@ -98,20 +107,12 @@ pin_project_lite::pin_project! {
     /// its own and reads none, and attaching it on every poll cost more than
     /// the rest of the layer. The span reaches the server in `traceparent`.
     /// If the caller drops the future before the response arrives (its own
-    /// timeout, a cancelled page load), the call is still recorded, as
-    /// CANCELLED.
+    /// timeout, a cancelled page load), the call is still recorded: as
+    /// CANCELLED, or DEADLINE_EXCEEDED if its deadline had passed.
     pub struct GrpcClientFuture<F> {
         #[pin]
         inner: F,
-        record: Option<CallRecord>,
-    }
-
-    impl<F> PinnedDrop for GrpcClientFuture<F> {
-        fn drop(this: Pin<&mut Self>) {
-            if let Some(record) = this.project().record.take() {
-                record.finish(Code::Cancelled, "the caller stopped waiting");
-            }
-        }
+        call: Option<Call<GrpcCall>>,
     }
 }
 
@@ -125,19 +126,19 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = ready!(this.inner.poll(cx));
-        let record = this.record.take();
+        let call = this.call.take();
         let response = match result {
             Ok(response) => response,
             Err(error) => {
-                if let Some(record) = record {
+                if let Some(call) = call {
                     let status = status_of_error(&error);
-                    record.finish(status.code(), status.message());
+                    call.finish((status.code(), status.message().to_owned().into()));
                 }
                 return Poll::Ready(Err(error));
             }
         };
-        let record = record.and_then(|record| record.finish_if_status(response.headers()));
-        Poll::Ready(Ok(response.map(|body| ObservedBody::new(body, record))))
+        let call = call.and_then(|call| call.finish_if_status(response.headers()));
+        Poll::Ready(Ok(response.map(|body| ObservedBody::new(body, call))))
     }
 }
 

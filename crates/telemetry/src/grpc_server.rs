@@ -1,7 +1,9 @@
 //! The gRPC server layer, the tutorial's server interceptor: per call it
 //! continues the caller's trace, opens a SERVER span with semconv attributes,
 //! records `rpc_server_call_duration_seconds`, logs non-OK answers once, and
-//! turns a handler panic into INTERNAL while the process keeps serving.
+//! turns a handler panic into INTERNAL while the process keeps serving. A
+//! call cut off by its deadline or cancelled by the client is recorded too,
+//! as DEADLINE_EXCEEDED or CANCELLED.
 //!
 //! Health checks and reflection pass straight through: probes every few
 //! seconds would drown the RED metrics and traces in noise.
@@ -10,12 +12,15 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use tower::{Layer, Service};
 
-use crate::call_span::remote_parent;
-use crate::grpc_call::{CallRecord, Methods, ObservedBody, Side};
+use crate::call::Call;
+use crate::call_span::{CallTracer, NotStarted};
+use crate::grpc_call::{GrpcCall, Methods, ObservedBody};
 use crate::panic::{Guarded, grpc_panic_response};
+use crate::propagation;
 
 /// Paths that are never traced or measured.
 fn is_probe(path: &str) -> bool {
@@ -24,24 +29,35 @@ fn is_probe(path: &str) -> bool {
 
 /// Wraps a gRPC server (tonic `Server::builder().layer(...)`) in telemetry
 /// and panic recovery. The span is outermost so that everything inside it,
-/// including the panic's log line, carries the trace id. Build it after
-/// [`crate::init`], which installs the tracer it takes.
+/// including the panic's log line, carries the trace id.
 #[derive(Debug, Clone)]
 pub struct GrpcServerLayer {
     methods: Arc<Methods>,
+    request_timeout: Option<Duration>,
 }
 
 impl GrpcServerLayer {
-    pub fn new() -> GrpcServerLayer {
-        GrpcServerLayer {
-            methods: Arc::new(Methods::new(Side::Server)),
-        }
+    /// A layer for a server that serves `methods`, by full name
+    /// (`package.Service/Method`): calls are named at their start, and a
+    /// call to anything else is `rpc.method="_OTHER"`. Fails if telemetry
+    /// has not started ([`crate::init`]), which installs the tracer.
+    pub fn new<I, S>(methods: I) -> Result<GrpcServerLayer, NotStarted>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        Ok(GrpcServerLayer {
+            methods: Arc::new(Methods::served(CallTracer::installed()?, methods)),
+            request_timeout: None,
+        })
     }
-}
 
-impl Default for GrpcServerLayer {
-    fn default() -> GrpcServerLayer {
-        GrpcServerLayer::new()
+    /// The server's own limit on a call's time (tonic's `Server::timeout`),
+    /// so a call it cuts off is recorded as DEADLINE_EXCEEDED even when the
+    /// client sent no deadline.
+    pub fn request_timeout(mut self, limit: Duration) -> GrpcServerLayer {
+        self.request_timeout = Some(limit);
+        self
     }
 }
 
@@ -52,6 +68,7 @@ impl<S> Layer<S> for GrpcServerLayer {
         GrpcServerService {
             inner,
             methods: self.methods.clone(),
+            request_timeout: self.request_timeout,
         }
     }
 }
@@ -61,6 +78,7 @@ impl<S> Layer<S> for GrpcServerLayer {
 pub struct GrpcServerService<S> {
     inner: S,
     methods: Arc<Methods>,
+    request_timeout: Option<Duration>,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for GrpcServerService<S>
@@ -78,29 +96,33 @@ where
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
         let path = request.uri().path();
-        let record = (!is_probe(path)).then(|| {
-            CallRecord::start(
+        let call = (!is_probe(path)).then(|| {
+            let headers = request.headers();
+            GrpcCall::start(
                 &self.methods,
                 path,
-                &remote_parent(request.headers()),
-                || None,
+                headers,
+                self.request_timeout,
+                &propagation::extract(headers),
             )
         });
         let inner = {
-            let _current = record.as_ref().map(CallRecord::attach);
+            let _current = call.as_ref().map(Call::attach);
             Guarded::call(|| self.inner.call(request))
         };
-        GrpcServerFuture { inner, record }
+        GrpcServerFuture { inner, call }
     }
 }
 
 pin_project_lite::pin_project! {
     /// The response future of [`GrpcServerService`]: runs the call with its
     /// span as the current context, and answers a panic with INTERNAL.
+    /// Dropped before the answer (a deadline, a client's reset), it records
+    /// the call as abandoned.
     pub struct GrpcServerFuture<F> {
         #[pin]
         inner: Guarded<F>,
-        record: Option<CallRecord>,
+        call: Option<Call<GrpcCall>>,
     }
 }
 
@@ -114,7 +136,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let response = {
-            let _current = this.record.as_ref().map(CallRecord::attach);
+            let _current = this.call.as_ref().map(Call::attach);
             match ready!(this.inner.poll(cx)) {
                 Ok(result) => result?,
                 Err(panic) => grpc_panic_response(panic),
@@ -122,10 +144,10 @@ where
         };
         // A trailers-only answer (every error tonic sends) carries its
         // status in the headers and has no trailers to wait for.
-        let record = this
-            .record
+        let call = this
+            .call
             .take()
-            .and_then(|record| record.finish_if_status(response.headers()));
-        Poll::Ready(Ok(response.map(|body| ObservedBody::new(body, record))))
+            .and_then(|call| call.finish_if_status(response.headers()));
+        Poll::Ready(Ok(response.map(|body| ObservedBody::new(body, call))))
     }
 }

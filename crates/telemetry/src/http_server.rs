@@ -1,7 +1,9 @@
 //! The HTTP server layer for axum apps: a SERVER span named for the matched
 //! route (`GET /`), `http_server_request_duration_seconds` by route template,
 //! a `traceresponse` header on every response so a user can find the trace
-//! of any page load, and a caught panic turned into a 500.
+//! of any page load, and a caught panic turned into a 500. A request the
+//! client abandons before its response is recorded too, with
+//! `error.type="cancelled"` and one log line.
 //!
 //! Add it with `Router::layer`, so axum's `MatchedPath` is known. Requests no
 //! route matched share the route label `_OTHER`: labelling by raw path would
@@ -11,20 +13,25 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll, ready};
-use std::time::Instant;
+use std::time::Duration;
 
 use axum::extract::MatchedPath;
 use bytes::Bytes;
 use metrics::Histogram;
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _};
 use opentelemetry::{Context as OtelContext, KeyValue};
+use opentelemetry_semantic_conventions::attribute::{
+    ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE, URL_PATH,
+};
 use tower::{Layer, Service};
 
-use crate::call_span::{CallTracer, remote_parent, trace_header};
+use crate::call::{Call, Recorder};
+use crate::call_span::{CallTracer, NotStarted};
 use crate::grpc_call::OTHER;
-use crate::instruments::{Cache, FastMap};
+use crate::instruments::{Cache, FastMap, prometheus_label};
 use crate::panic::{Guarded, http_panic_response};
 use crate::prometheus::names;
+use crate::propagation::{self, trace_header};
 
 /// The methods semconv names; anything else is `_OTHER`.
 fn known_method(method: &http::Method) -> &'static str {
@@ -42,24 +49,19 @@ fn known_method(method: &http::Method) -> &'static str {
     }
 }
 
-/// See the module docs. Build it after [`crate::init`], which installs the
-/// tracer it takes.
+/// See the module docs.
 #[derive(Clone)]
 pub struct HttpServerLayer {
     routes: Arc<Routes>,
 }
 
 impl HttpServerLayer {
-    pub fn new() -> HttpServerLayer {
-        HttpServerLayer {
-            routes: Arc::new(Routes::new()),
-        }
-    }
-}
-
-impl Default for HttpServerLayer {
-    fn default() -> HttpServerLayer {
-        HttpServerLayer::new()
+    /// Fails if telemetry has not started ([`crate::init`]), which installs
+    /// the tracer.
+    pub fn new() -> Result<HttpServerLayer, NotStarted> {
+        Ok(HttpServerLayer {
+            routes: Arc::new(Routes::new(CallTracer::installed()?)),
+        })
     }
 }
 
@@ -114,43 +116,36 @@ where
             Some(matched) => self.routes.lookup(matched.as_str()),
             None => self.routes.other.clone(),
         };
-        let cx =
-            self.routes
-                .tracer
-                .start(SpanKind::Server, &remote_parent(request.headers()), || {
-                    let attributes = vec![
-                        KeyValue::new("http.request.method", method),
-                        KeyValue::new("http.route", route.route.clone()),
-                        KeyValue::new("url.path", request.uri().path().to_owned()),
-                    ];
-                    (route.span_name(method).into(), attributes)
-                });
-        let start = Instant::now();
+        let parent = propagation::extract(request.headers());
+        let cx = self.routes.tracer.start(SpanKind::Server, &parent, || {
+            let attributes = vec![
+                KeyValue::new(HTTP_REQUEST_METHOD, method),
+                KeyValue::new(HTTP_ROUTE, route.route.clone()),
+                KeyValue::new(URL_PATH, request.uri().path().to_owned()),
+            ];
+            (route.span_name(method).into(), attributes)
+        });
+        let call = Call::start(HttpRequest { route, method }, cx);
         let inner = {
-            let _current = cx.clone().attach();
+            let _current = call.attach();
             Guarded::call(|| self.inner.call(request))
         };
         HttpServerFuture {
             inner,
-            cx,
-            route,
-            method,
-            start,
+            call: Some(call),
         }
     }
 }
 
 pin_project_lite::pin_project! {
     /// The response future of [`HttpServerService`]: runs the request with
-    /// its span as the current context, and answers a panic with a 500. On
-    /// an error the span ends as the future is dropped.
+    /// its span as the current context, and answers a panic with a 500.
+    /// Dropped before the response (the client hung up), it records the
+    /// request as abandoned.
     pub struct HttpServerFuture<F> {
         #[pin]
         inner: Guarded<F>,
-        cx: OtelContext,
-        route: Arc<Route>,
-        method: &'static str,
-        start: Instant,
+        call: Option<Call<HttpRequest>>,
     }
 }
 
@@ -163,32 +158,99 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let mut response = {
-            let _current = this.cx.clone().attach();
-            match ready!(this.inner.poll(cx)) {
-                Ok(result) => result?,
-                Err(panic) => http_panic_response(panic),
+        let polled = {
+            let _current = this.call.as_ref().map(Call::attach);
+            ready!(this.inner.poll(cx))
+        };
+        let mut response = match polled {
+            Ok(Ok(response)) => response,
+            Err(panic) => {
+                let _current = this.call.as_ref().map(Call::attach);
+                http_panic_response(panic)
+            }
+            Ok(Err(error)) => {
+                if let Some(call) = this.call.take() {
+                    call.finish(HttpOutcome::NoResponse);
+                }
+                return Poll::Ready(Err(error));
             }
         };
-        let span = this.cx.span();
-        let status = response.status();
-        this.route
-            .histogram(this.method, status)
-            .record(this.start.elapsed().as_secs_f64());
-        if span.is_recording() {
-            span.set_attribute(KeyValue::new(
-                "http.response.status_code",
-                i64::from(status.as_u16()),
-            ));
-            if status.is_server_error() {
-                span.set_status(Status::error(""));
+        if let Some(call) = this.call.take() {
+            if let Some(value) = trace_header(call.context().span().span_context()) {
+                response.headers_mut().insert("traceresponse", value);
             }
+            call.finish(HttpOutcome::Response(response.status()));
         }
-        if let Some(value) = traceresponse(this.cx) {
-            response.headers_mut().insert("traceresponse", value);
-        }
-        span.end();
         Poll::Ready(Ok(response))
+    }
+}
+
+/// How an HTTP request ended.
+pub(crate) enum HttpOutcome {
+    /// With a response (a caught panic's 500 included).
+    Response(http::StatusCode),
+    /// The inner service failed instead of answering (axum's never does).
+    NoResponse,
+    /// Dropped before its response: the client hung up or reset the stream.
+    Abandoned,
+}
+
+impl HttpOutcome {
+    /// The semconv `error.type` of a request that got no response.
+    fn error_type(&self) -> Option<&'static str> {
+        match self {
+            HttpOutcome::Response(_) => None,
+            HttpOutcome::NoResponse => Some(OTHER),
+            HttpOutcome::Abandoned => Some("cancelled"),
+        }
+    }
+}
+
+/// The [`Recorder`] of one HTTP request.
+pub(crate) struct HttpRequest {
+    route: Arc<Route>,
+    method: &'static str,
+}
+
+impl Recorder for HttpRequest {
+    type Outcome = HttpOutcome;
+
+    fn abandoned(&self, _: Duration) -> HttpOutcome {
+        HttpOutcome::Abandoned
+    }
+
+    fn record(&self, outcome: HttpOutcome, elapsed: Duration, cx: &OtelContext) {
+        self.route
+            .histogram(self.method, &outcome)
+            .record(elapsed.as_secs_f64());
+        let span = cx.span();
+        match (&outcome, outcome.error_type()) {
+            (HttpOutcome::Response(status), _) => {
+                if span.is_recording() {
+                    span.set_attribute(KeyValue::new(
+                        HTTP_RESPONSE_STATUS_CODE,
+                        i64::from(status.as_u16()),
+                    ));
+                    if status.is_server_error() {
+                        span.set_status(Status::error(""));
+                    }
+                }
+            }
+            (_, Some(error_type)) => {
+                if span.is_recording() {
+                    span.set_attribute(KeyValue::new(ERROR_TYPE, error_type));
+                    span.set_status(Status::error(error_type));
+                }
+                let _current = cx.clone().attach();
+                tracing::warn!(
+                    http.request.method = self.method,
+                    http.route = &*self.route.route,
+                    "error.type" = error_type,
+                    "HTTP request ended before its response"
+                );
+            }
+            (_, None) => {}
+        }
     }
 }
 
@@ -198,6 +260,8 @@ struct Route {
     route: Arc<str>,
     /// Whether `route` is a matched template (or the shared `_OTHER`).
     matched: bool,
+    /// By method and status code; a request without a response has status
+    /// 0 and its `error.type` instead.
     histograms: RwLock<FastMap<(&'static str, u16), Histogram>>,
 }
 
@@ -220,8 +284,14 @@ impl Route {
         }
     }
 
-    fn histogram(&self, method: &'static str, status: http::StatusCode) -> Histogram {
-        let key = (method, status.as_u16());
+    fn histogram(&self, method: &'static str, outcome: &HttpOutcome) -> Histogram {
+        let status = match outcome {
+            HttpOutcome::Response(status) => status.as_u16(),
+            HttpOutcome::NoResponse => 0,
+            // Kept apart from `NoResponse` by a code no response can have.
+            HttpOutcome::Abandoned => 1,
+        };
+        let key = (method, status);
         if let Some(histogram) = self
             .histograms
             .read()
@@ -230,12 +300,18 @@ impl Route {
         {
             return histogram;
         }
-        let histogram = metrics::histogram!(
-            names::HTTP_SERVER_DURATION,
-            "http_request_method" => method,
-            "http_route" => self.route.to_string(),
-            "http_response_status_code" => status.as_str().to_owned(),
-        );
+        let mut labels = vec![
+            metrics::Label::new(prometheus_label(HTTP_REQUEST_METHOD), method),
+            metrics::Label::new(prometheus_label(HTTP_ROUTE), self.route.to_string()),
+        ];
+        labels.push(match outcome.error_type() {
+            None => metrics::Label::new(
+                prometheus_label(HTTP_RESPONSE_STATUS_CODE),
+                status.to_string(),
+            ),
+            Some(error_type) => metrics::Label::new(prometheus_label(ERROR_TYPE), error_type),
+        });
+        let histogram = metrics::histogram!(names::HTTP_SERVER_DURATION, labels);
         if let Ok(mut histograms) = self.histograms.write() {
             histograms.insert(key, histogram.clone());
         }
@@ -253,9 +329,9 @@ struct Routes {
 }
 
 impl Routes {
-    fn new() -> Routes {
+    fn new(tracer: CallTracer) -> Routes {
         Routes {
-            tracer: CallTracer::new(),
+            tracer,
             cache: Cache::default(),
             other: Arc::new(Route::new(OTHER, false)),
         }
@@ -269,9 +345,4 @@ impl Routes {
         self.cache.insert(template, route.clone());
         route
     }
-}
-
-/// The W3C Trace Context level 2 `traceresponse` value of the span in `cx`.
-fn traceresponse(cx: &OtelContext) -> Option<http::HeaderValue> {
-    trace_header(cx.span().span_context())
 }

@@ -70,3 +70,9 @@ impl<const N: usize> Histograms<N> {
         self.handles[index.min(N - 1)].get_or_init(register)
     }
 }
+
+/// The Prometheus label of an OpenTelemetry attribute, as the OpenTelemetry
+/// Prometheus exporters name it: `rpc.method` is `rpc_method`.
+pub(crate) fn prometheus_label(attribute: &str) -> String {
+    attribute.replace('.', "_")
+}

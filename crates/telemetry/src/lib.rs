@@ -1,9 +1,10 @@
 //! Telemetry for every service, by construction: one call at start-up
 //! ([`init`]) installs JSON logs, OTLP export of traces and logs, the
-//! Prometheus recorder and W3C trace-context propagation; one line per server
-//! or client adds the shared layers (the tutorial's interceptors):
+//! Prometheus recorder and the `OTEL_PROPAGATORS` propagators; one line per
+//! server or client adds the shared layers (the tutorial's interceptors):
 //! [`GrpcServerLayer`], [`GrpcClientLayer`] and [`HttpServerLayer`].
 
+mod call;
 mod call_span;
 mod export;
 mod grpc_call;
@@ -14,19 +15,24 @@ mod instruments;
 mod json_log;
 mod panic;
 mod prometheus;
+mod propagation;
 mod recordable;
 mod resource;
+mod sdk_metrics;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
-use opentelemetry_sdk::trace::SdkTracerProvider;
-use tracing_subscriber::filter::FilterExt as _;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter, TracerProviderBuilder};
+use tracing_subscriber::filter::{FilterExt as _, LevelFilter};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer as _};
 
-pub use crate::call_span::install_tracer_provider;
+pub use crate::call_span::NotStarted;
 pub use crate::grpc_call::{ObservedBody, code_name};
 pub use crate::grpc_client::{GrpcClientFuture, GrpcClientLayer, GrpcClientService};
 pub use crate::grpc_server::{GrpcServerFuture, GrpcServerLayer, GrpcServerService};
@@ -61,6 +67,7 @@ pub struct Telemetry {
     metrics: Metrics,
     tracer_provider: SdkTracerProvider,
     logger_provider: Option<SdkLoggerProvider>,
+    meter_provider: SdkMeterProvider,
 }
 
 impl Telemetry {
@@ -84,6 +91,8 @@ impl Drop for Telemetry {
         if let Some(provider) = self.logger_provider.take() {
             let _ = provider.shutdown();
         }
+        // Last: it copies the final counts of the two above to `/metrics`.
+        let _ = self.meter_provider.shutdown();
     }
 }
 
@@ -98,8 +107,8 @@ pub fn current_trace_id() -> Option<String> {
     String::from_utf8(hex.to_vec()).ok()
 }
 
-/// Targets whose logs never go out over OTLP: the exporter's own transport,
-/// which would otherwise log about itself in a loop.
+/// Targets whose logs and spans never go out over OTLP: the exporter's own
+/// transport, which would otherwise report on itself in a loop.
 const EXPORT_LOOP_TARGETS: &[&str] = &[
     "h2",
     "hyper",
@@ -111,13 +120,23 @@ const EXPORT_LOOP_TARGETS: &[&str] = &[
     "opentelemetry_otlp",
 ];
 
+/// `filter`, with the export loop's targets turned off.
+fn without_export_loop(mut filter: EnvFilter) -> EnvFilter {
+    for target in EXPORT_LOOP_TARGETS {
+        if let Ok(directive) = format!("{target}=off").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    filter
+}
+
 /// A per-layer filter that passes events and no spans. Put it first in an
 /// `and`: it is the cheap test, and it saves asking the `RUST_LOG` filter
 /// about every span. It limits no level, so its hint leaves a level filter's
 /// hint in force (`and` of "any level" and INFO is INFO).
 fn events_only<S>() -> impl tracing_subscriber::layer::Filter<S> {
     tracing_subscriber::filter::filter_fn(|metadata| metadata.is_event())
-        .with_max_level_hint(tracing_subscriber::filter::LevelFilter::TRACE)
+        .with_max_level_hint(LevelFilter::TRACE)
 }
 
 /// Checks a log filter in `RUST_LOG` syntax (`info`, `warn,my_crate=debug`),
@@ -128,76 +147,163 @@ pub fn parse_log_filter(filter: &str) -> Result<String, String> {
         .map_err(|error| error.to_string())
 }
 
-/// Installs the telemetry stack. Call it once, from `main`, inside the tokio
-/// runtime (the OTLP exporter's channel lives on it).
+/// Installs the telemetry stack with the defaults of [`Setup`]. Call it
+/// once, from `main`, inside the tokio runtime (the OTLP exporter's channel
+/// lives on it).
+pub fn init(service: ServiceInfo, log_filter: &str) -> Result<Telemetry, Error> {
+    Setup::new(service, log_filter).init()
+}
+
+/// A span exporter added to the tracer provider (see
+/// [`Setup::span_exporter`]).
+type AddExporter = Box<dyn FnOnce(TracerProviderBuilder) -> TracerProviderBuilder + Send>;
+
+/// How telemetry starts: the service, the log filter, and for tests where
+/// log lines and spans go.
 ///
 /// - Logs: JSON lines on stdout with `trace_id` and `span_id`, filtered by
 ///   `log_filter` (`RUST_LOG` syntax, checked by [`parse_log_filter`]); also
 ///   exported over OTLP when export is on.
 /// - Traces: exported over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the
 ///   traces endpoint) is set and `OTEL_SDK_DISABLED` is not `true`. Without
-///   an endpoint nothing is exported and nothing is said about it.
-/// - Metrics: the Prometheus recorder behind [`Telemetry::metrics`].
-pub fn init(service: ServiceInfo, log_filter: &str) -> Result<Telemetry, Error> {
-    let log_filter = || EnvFilter::new(log_filter);
-    let plan = export::ExportPlan::from_env();
-    let resource = resource::build(&service);
-    let tracer_provider = export::tracer_provider(resource.clone(), plan.traces)?;
-    let logger_provider = if plan.logs {
-        Some(export::logger_provider(resource)?)
-    } else {
-        None
-    };
+///   an endpoint nothing is exported and nothing is said about it. The
+///   layers' spans, and `tracing` spans at INFO and above or wherever
+///   `log_filter` enables their level, are recorded under a sampled call.
+/// - Propagation: the propagators `OTEL_PROPAGATORS` names (by default
+///   `tracecontext,baggage`), for the layers and as the global propagator.
+/// - Metrics: the Prometheus recorder behind [`Telemetry::metrics`], with
+///   the SDK's own counts of what its export queues handled and dropped.
+pub struct Setup {
+    service: ServiceInfo,
+    log_filter: String,
+    log_writer: BoxMakeWriter,
+    span_exporter: Option<AddExporter>,
+}
 
-    // The layers build their spans on the OpenTelemetry API (see
-    // `call_span`); this bridge is for `tracing` spans in handlers, such as
-    // `#[instrument]`. They are kept at INFO and above whatever RUST_LOG
-    // says, so turning logs down never breaks a trace.
-    // Lean spans: no source location, thread or target attributes, and no
-    // busy/idle timing (two clock reads per poll). Context activation stays
-    // on: it makes such a span the current OpenTelemetry context, where log
-    // lines and outgoing calls find it.
-    let traces = tracing_opentelemetry::layer()
-        .with_tracer(tracer_provider.tracer(service.name.clone()))
-        .with_location(false)
-        .with_threads(false)
-        .with_target(false)
-        .with_tracked_inactivity(false)
-        .with_filter(tracing_subscriber::filter::LevelFilter::INFO);
-    // Log lines read trace ids from the OpenTelemetry context, not from
-    // `tracing` spans, so the log layers take events only.
-    let stdout = tracing_subscriber::fmt::layer()
-        .event_format(json_log::JsonFormat)
-        .with_ansi(false)
-        .with_writer(std::io::stdout)
-        .with_filter(events_only().and(log_filter()));
-    let otlp_logs = logger_provider.as_ref().map(|provider| {
-        let mut filter = log_filter();
-        for target in EXPORT_LOOP_TARGETS {
-            if let Ok(directive) = format!("{target}=off").parse() {
-                filter = filter.add_directive(directive);
-            }
+impl std::fmt::Debug for Setup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Setup")
+            .field("service", &self.service)
+            .field("log_filter", &self.log_filter)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Setup {
+    pub fn new(service: ServiceInfo, log_filter: &str) -> Setup {
+        Setup {
+            service,
+            log_filter: log_filter.to_owned(),
+            log_writer: BoxMakeWriter::new(std::io::stdout),
+            span_exporter: None,
         }
-        OpenTelemetryTracingBridge::new(provider).with_filter(events_only().and(filter))
-    });
-    tracing_subscriber::registry()
-        .with(recordable::Recordable::new(log_filter()))
-        .with(traces)
-        .with(stdout)
-        .with(otlp_logs)
-        .try_init()?;
+    }
 
-    // The layers take their tracer from this provider.
-    call_span::install_tracer_provider(&tracer_provider);
-    let metrics = Metrics::install(&service)?;
-    tracing::info!(
-        traces_exported = plan.traces,
-        logs_exported = plan.logs,
-        "telemetry started"
-    );
-    Ok(Telemetry {
-        metrics,
-        tracer_provider,
-        logger_provider,
-    })
+    /// Writes the JSON log lines to `writer` instead of stdout: a test's
+    /// buffer, or a sink.
+    pub fn log_writer<W>(mut self, writer: W) -> Setup
+    where
+        W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
+    {
+        self.log_writer = BoxMakeWriter::new(writer);
+        self
+    }
+
+    /// Also hands every span to `exporter` as it ends (beside any OTLP
+    /// export): for tests, with the SDK's `InMemorySpanExporter`.
+    pub fn span_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Setup {
+        self.span_exporter = Some(Box::new(move |builder: TracerProviderBuilder| {
+            builder.with_simple_exporter(exporter)
+        }));
+        self
+    }
+
+    /// Installs the stack. Once per process: the subscriber, the recorder and
+    /// the global providers are process-wide.
+    pub fn init(self) -> Result<Telemetry, Error> {
+        let Setup {
+            service,
+            log_filter,
+            log_writer,
+            span_exporter,
+        } = self;
+        let log_filter = || EnvFilter::new(&log_filter);
+        let plan = export::ExportPlan::from_env();
+        let (propagation, ignored_propagators) =
+            propagation::Propagation::parse(std::env::var("OTEL_PROPAGATORS").ok().as_deref());
+        let metrics = Metrics::install(&service)?;
+        // Before the providers: their batch processors take their counters
+        // from it as they start.
+        let meter_provider = sdk_metrics::install();
+        let resource = resource::build(&service);
+        let mut tracer_provider = SdkTracerProvider::builder().with_resource(resource.clone());
+        if plan.traces {
+            tracer_provider = export::with_otlp_spans(tracer_provider)?;
+        }
+        if let Some(add) = span_exporter {
+            tracer_provider = add(tracer_provider);
+        }
+        let tracer_provider = tracer_provider.build();
+        let logger_provider = if plan.logs {
+            Some(export::logger_provider(resource)?)
+        } else {
+            None
+        };
+
+        // The layers build their spans on the OpenTelemetry API (see
+        // `call_span`); this bridge is for `tracing` spans in handlers, such
+        // as `#[instrument]`: those at INFO and above whatever RUST_LOG says,
+        // so turning logs down never breaks a trace, and those below INFO
+        // wherever RUST_LOG turns their level on.
+        // Lean spans: no source location, thread or target attributes, and no
+        // busy/idle timing (two clock reads per poll). Context activation
+        // stays on: it makes such a span the current OpenTelemetry context,
+        // where log lines and outgoing calls find it.
+        let traces = tracing_opentelemetry::layer()
+            .with_tracer(tracer_provider.tracer(service.name.clone()))
+            .with_location(false)
+            .with_threads(false)
+            .with_target(false)
+            .with_tracked_inactivity(false)
+            .with_filter(LevelFilter::INFO.or(without_export_loop(log_filter())));
+        // Log lines read trace ids from the OpenTelemetry context, not from
+        // `tracing` spans, so the log layers take events only.
+        let stdout = tracing_subscriber::fmt::layer()
+            .event_format(json_log::JsonFormat)
+            .with_ansi(false)
+            .with_writer(log_writer)
+            .with_filter(events_only().and(log_filter()));
+        let otlp_logs = logger_provider.as_ref().map(|provider| {
+            OpenTelemetryTracingBridge::new(provider)
+                .with_filter(events_only().and(without_export_loop(log_filter())))
+        });
+        tracing_subscriber::registry()
+            .with(recordable::Recordable::new(log_filter()))
+            .with(traces)
+            .with(stdout)
+            .with(otlp_logs)
+            .try_init()?;
+
+        // The layers take their tracer from this provider, and their
+        // propagators from this choice.
+        call_span::install_tracer_provider(&tracer_provider);
+        propagation.install();
+        for name in ignored_propagators {
+            tracing::warn!(
+                propagator = name,
+                "OTEL_PROPAGATORS names a propagator this service does not have; ignored"
+            );
+        }
+        tracing::info!(
+            traces_exported = plan.traces,
+            logs_exported = plan.logs,
+            "telemetry started"
+        );
+        Ok(Telemetry {
+            metrics,
+            tracer_provider,
+            logger_provider,
+            meter_provider,
+        })
+    }
 }

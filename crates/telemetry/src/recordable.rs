@@ -1,7 +1,8 @@
 //! The subscriber's global filter: which `tracing` spans and events are made
-//! at all. A span is made only where the trace bridge can record it (INFO or
-//! above, under a sampled call or as a root of its own); an event only where
-//! a log layer (`RUST_LOG`) or the trace bridge (INFO and above) wants it.
+//! at all. A span is made only where the trace bridge can record it: at INFO
+//! or above, or at a level `RUST_LOG` enables for its target, and under a
+//! sampled call or as a root of its own. An event is made only where a log
+//! layer (`RUST_LOG`) or the trace bridge (INFO and above) wants it.
 //!
 //! Per-layer filters cannot do this on their own: once any filter is
 //! dynamic, the registry makes every span and asks about every event, even
@@ -18,9 +19,7 @@ use tracing_subscriber::layer::{Context, Layer};
 
 use crate::call_span;
 
-/// See the module docs. `logs` is the `RUST_LOG` filter of the log layers;
-/// directives scoped to spans (`[name]=debug`) do not apply here, since
-/// spans exist only for sampled calls.
+/// See the module docs. `logs` is the `RUST_LOG` filter of the log layers.
 pub(crate) struct Recordable {
     logs: EnvFilter,
 }
@@ -33,18 +32,22 @@ impl Recordable {
 
 impl<S: Subscriber> Layer<S> for Recordable {
     fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+        let logged = || Layer::<S>::register_callsite(&self.logs, metadata);
         match (metadata.is_span(), *metadata.level() <= Level::INFO) {
+            // Whether a span is made depends on the call it is under.
             (true, true) => Interest::sometimes(),
-            (true, false) => Interest::never(),
+            (true, false) if logged().is_never() => Interest::never(),
+            (true, false) => Interest::sometimes(),
             (false, true) => Interest::always(),
-            (false, false) => Layer::<S>::register_callsite(&self.logs, metadata),
+            (false, false) => logged(),
         }
     }
 
     fn enabled(&self, metadata: &Metadata<'_>, cx: Context<'_, S>) -> bool {
         let traced_level = *metadata.level() <= Level::INFO;
         if metadata.is_span() {
-            traced_level && call_span::current_is_sampled_or_root()
+            (traced_level || self.logs.enabled(metadata, cx))
+                && call_span::current_is_sampled_or_root()
         } else {
             traced_level || self.logs.enabled(metadata, cx)
         }
@@ -84,11 +87,12 @@ mod tests {
     }
 
     /// Makes an INFO and a DEBUG span under a caller's context with `flags`
-    /// (or none) and returns how many spans were made.
-    fn spans_made_under(flags: Option<TraceFlags>) -> usize {
+    /// (or none), with `log_filter` as RUST_LOG, and returns how many spans
+    /// were made.
+    fn spans_made_under(flags: Option<TraceFlags>, log_filter: &str) -> usize {
         let made = SpansMade::default();
         let subscriber = tracing_subscriber::registry()
-            .with(Recordable::new(EnvFilter::new("info")))
+            .with(Recordable::new(EnvFilter::new(log_filter)))
             .with(made.clone());
         let cx = match flags {
             Some(flags) => {
@@ -111,13 +115,24 @@ mod tests {
     }
 
     #[test]
-    fn info_spans_are_made_under_a_sampled_call_or_as_roots_and_debug_spans_never() {
-        assert_eq!(spans_made_under(Some(TraceFlags::SAMPLED)), 1);
-        assert_eq!(spans_made_under(None), 1);
+    fn info_spans_are_made_under_a_sampled_call_or_as_roots() {
+        assert_eq!(spans_made_under(Some(TraceFlags::SAMPLED), "info"), 1);
+        assert_eq!(spans_made_under(None, "info"), 1);
+    }
+
+    #[test]
+    fn debug_spans_are_made_where_rust_log_enables_debug_for_their_target() {
+        assert_eq!(spans_made_under(Some(TraceFlags::SAMPLED), "debug"), 2);
+        let own_target = concat!("info,", module_path!(), "=debug");
+        assert_eq!(spans_made_under(Some(TraceFlags::SAMPLED), own_target), 2);
+        assert_eq!(
+            spans_made_under(Some(TraceFlags::SAMPLED), "info,h2=debug"),
+            1
+        );
     }
 
     #[test]
     fn no_span_is_made_under_an_unsampled_call() {
-        assert_eq!(spans_made_under(Some(TraceFlags::default())), 0);
+        assert_eq!(spans_made_under(Some(TraceFlags::default()), "debug"), 0);
     }
 }

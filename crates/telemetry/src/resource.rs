@@ -7,6 +7,9 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::resource::{
     EnvResourceDetector, ResourceDetector as _, TelemetryResourceDetector,
 };
+use opentelemetry_semantic_conventions::resource::{
+    DEPLOYMENT_ENVIRONMENT_NAME, SERVICE_INSTANCE_ID, SERVICE_NAME, SERVICE_VERSION,
+};
 
 use crate::ServiceInfo;
 
@@ -20,16 +23,16 @@ pub(crate) fn build(service: &ServiceInfo) -> Resource {
         .filter(|name| !name.trim().is_empty())
         .or_else(|| {
             from_env
-                .get(&opentelemetry::Key::from_static_str("service.name"))
+                .get(&opentelemetry::Key::from_static_str(SERVICE_NAME))
                 .map(|v| v.to_string())
         })
         .unwrap_or_else(|| service.name.clone());
     Resource::builder_empty()
         .with_detector(Box::new(TelemetryResourceDetector))
         .with_attributes([
-            KeyValue::new("service.version", service.version.clone()),
-            KeyValue::new("service.instance.id", instance_id()),
-            KeyValue::new("deployment.environment.name", DEFAULT_ENVIRONMENT),
+            KeyValue::new(SERVICE_VERSION, service.version.clone()),
+            KeyValue::new(SERVICE_INSTANCE_ID, instance_id()),
+            KeyValue::new(DEPLOYMENT_ENVIRONMENT_NAME, DEFAULT_ENVIRONMENT),
         ])
         .with_detector(Box::new(EnvResourceDetector::new()))
         .with_service_name(service_name)

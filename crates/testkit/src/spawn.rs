@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use kit::lifecycle::{Shutdown, ShutdownController};
-use kit::telemetry::{Metrics, ServiceInfo};
+use kit::telemetry::{Metrics, ServiceInfo, Setup, Telemetry};
 use kit::{Listeners, ServiceConfig};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -42,7 +42,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    crate::init_test_logs();
+    let metrics = start_telemetry().metrics();
     let name = OsString::from(C::command().get_name());
     let args = std::iter::once(name).chain(flags.into_iter().map(Into::into));
     let config = C::try_parse_from(args).unwrap_or_else(|e| panic!("bad test flags: {e}"));
@@ -53,7 +53,6 @@ where
     let addr = listeners.service.local_addr().unwrap();
     let admin_addr = listeners.admin.local_addr().unwrap();
     let (shutdown, controller) = Shutdown::new(SHUTDOWN_TIMEOUT);
-    let metrics = metrics();
     let server = tokio::spawn(kit::serve(
         config,
         listeners,
@@ -83,19 +82,24 @@ impl<E: std::error::Error + 'static> Spawned<E> {
     }
 }
 
-/// The process-wide Prometheus recorder, installed by the first service a
-/// test process spawns: the layers record into the one global recorder, as
-/// in a binary. If something else installed a recorder first, the handle
-/// renders nothing.
-fn metrics() -> Metrics {
-    static METRICS: OnceLock<Metrics> = OnceLock::new();
-    METRICS
-        .get_or_init(|| {
-            Metrics::install(&ServiceInfo {
-                name: "test".to_owned(),
-                version: "0".to_owned(),
-            })
-            .unwrap_or_else(|_| Metrics::detached())
-        })
-        .clone()
+/// Starts this test process's telemetry once, as `kit::main` does in a
+/// binary: the subscriber, the Prometheus recorder and the tracer the
+/// services' layers take. Log lines go to a sink unless `TEST_LOG=1`.
+pub fn start_telemetry() -> &'static Telemetry {
+    static TELEMETRY: OnceLock<Telemetry> = OnceLock::new();
+    TELEMETRY.get_or_init(|| {
+        let service = ServiceInfo {
+            name: "test".to_owned(),
+            version: "0".to_owned(),
+        };
+        let setup = Setup::new(service, "info");
+        let setup = if std::env::var_os("TEST_LOG").is_some() {
+            setup.log_writer(tracing_subscriber::fmt::TestWriter::new())
+        } else {
+            setup.log_writer(std::io::sink)
+        };
+        setup.init().expect(
+            "telemetry starts once per test process, before anything else installs a subscriber",
+        )
+    })
 }

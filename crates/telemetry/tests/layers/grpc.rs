@@ -22,6 +22,10 @@ const SUCCEED: i32 = 0;
 const FAIL_WITH_CODE: i32 = 1;
 const PANIC: i32 = 2;
 const SLEEP_MS: i32 = 3;
+const DEBUG_WORK: i32 = 4;
+
+/// The one method the dummy serves.
+const RECOMMEND: &str = "recommendations.v1.RecommendationsService/Recommend";
 
 struct Dummy;
 
@@ -42,10 +46,18 @@ impl RecommendationsService for Dummy {
                 tokio::time::sleep(Duration::from_millis(request.max_results as u64)).await;
                 Ok(Response::new(RecommendResponse::default()))
             }
+            DEBUG_WORK => {
+                detail();
+                Ok(Response::new(RecommendResponse::default()))
+            }
             _ => Ok(Response::new(RecommendResponse::default())),
         }
     }
 }
+
+/// Work worth a span only when someone is debugging it.
+#[tracing::instrument(level = "debug")]
+fn detail() {}
 
 /// Serves the dummy (and health) behind the server layer on loopback.
 async fn serve_dummy() -> SocketAddr {
@@ -54,7 +66,7 @@ async fn serve_dummy() -> SocketAddr {
     let (_, health) = tonic_health::server::health_reporter();
     tokio::spawn(
         tonic::transport::Server::builder()
-            .layer(GrpcServerLayer::new())
+            .layer(GrpcServerLayer::new([RECOMMEND]).unwrap())
             .add_service(health)
             .add_service(RecommendationsServiceServer::new(Dummy))
             .serve_with_incoming(TcpListenerStream::new(listener)),
@@ -73,7 +85,7 @@ async fn channel(addr: SocketAddr) -> Channel {
 /// A client with the client layer, as the marketplace makes one.
 async fn client(addr: SocketAddr) -> RecommendationsServiceClient<GrpcClientService<Channel>> {
     let service = tower::ServiceBuilder::new()
-        .layer(GrpcClientLayer::new())
+        .layer(GrpcClientLayer::new("127.0.0.1", addr.port()).unwrap())
         .service(channel(addr).await);
     RecommendationsServiceClient::new(service)
 }
@@ -126,6 +138,24 @@ async fn a_successful_call_is_measured_on_both_sides_under_one_trace() {
         client.span_context.trace_id()
     );
     assert_eq!(server.parent_span_id, client.span_context.span_id());
+    assert_eq!(
+        attribute(client, "server.address").as_deref(),
+        Some("127.0.0.1")
+    );
+    assert_eq!(
+        attribute(client, "server.port"),
+        Some(addr.port().to_string())
+    );
+    let upstream = format!("server_port=\"{}\"", addr.port());
+    assert_eq!(
+        sample(
+            &metrics,
+            CLIENT_COUNT,
+            &["server_address=\"127.0.0.1\"", &upstream]
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
     for span in [server, client] {
         assert_eq!(attribute(span, "rpc.system.name").as_deref(), Some("grpc"));
         assert_eq!(
@@ -318,6 +348,60 @@ async fn unknown_methods_share_the_other_label() {
             "recommendations.v1.RecommendationsService/Nope"
         ]
     );
+}
+
+#[tokio::test]
+async fn a_handlers_own_unimplemented_keeps_its_method() {
+    let captured = capture();
+    let addr = serve_dummy().await;
+    let status = client(addr)
+        .await
+        .recommend(order(FAIL_WITH_CODE, Code::Unimplemented as i32))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unimplemented);
+
+    let metrics = captured.metrics.render();
+    let own = [
+        &*format!("rpc_method=\"{RECOMMEND}\""),
+        "rpc_response_status_code=\"UNIMPLEMENTED\"",
+    ];
+    assert_eq!(sample(&metrics, SERVER_COUNT, &own), Some(1.0), "{metrics}");
+    let server = captured
+        .spans()
+        .into_iter()
+        .find(|s| s.span_kind == SpanKind::Server)
+        .unwrap();
+    assert_eq!(server.name, RECOMMEND);
+    assert_eq!(attribute(&server, "rpc.method").as_deref(), Some(RECOMMEND));
+    assert_eq!(attribute(&server, "rpc.method_original"), None);
+}
+
+#[tokio::test]
+async fn debug_spans_exist_under_a_sampled_call_where_rust_log_enables_debug() {
+    let captured = capture();
+    let addr = serve_dummy().await;
+    client(addr)
+        .await
+        .recommend(order(DEBUG_WORK, 0))
+        .await
+        .unwrap();
+    let spans = captured.spans();
+    let server = spans
+        .iter()
+        .find(|s| s.span_kind == SpanKind::Server)
+        .expect("server span");
+    let detail = spans
+        .iter()
+        .find(|s| s.name == "detail")
+        .unwrap_or_else(|| {
+            panic!(
+                "no debug span with RUST_LOG={}: {spans:#?}",
+                crate::helpers::LOG_FILTER
+            )
+        });
+    assert_eq!(detail.span_kind, SpanKind::Internal);
+    assert_eq!(detail.parent_span_id, server.span_context.span_id());
 }
 
 #[tokio::test]

@@ -5,12 +5,12 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
-use telemetry::{JsonFormat, Metrics, ServiceInfo};
-use tracing_subscriber::Layer as _;
-use tracing_subscriber::layer::SubscriberExt as _;
-use tracing_subscriber::util::SubscriberInitExt as _;
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
+use telemetry::{Metrics, ServiceInfo, Setup, Telemetry};
+
+/// The log filter of these tests: the services' default, with debug on for
+/// this test crate's own code (its `#[instrument(level = "debug")]` spans).
+pub const LOG_FILTER: &str = "info,layers=debug";
 
 /// A log sink the JSON formatter writes into.
 #[derive(Clone, Default)]
@@ -29,7 +29,8 @@ impl Write for LogBuffer {
 
 pub struct Captured {
     spans: InMemorySpanExporter,
-    provider: SdkTracerProvider,
+    /// Kept for the life of the process: dropping it stops telemetry.
+    _telemetry: Telemetry,
     logs: LogBuffer,
     pub metrics: Metrics,
 }
@@ -37,7 +38,7 @@ pub struct Captured {
 impl Captured {
     /// Finished spans so far.
     pub fn spans(&self) -> Vec<SpanData> {
-        let _ = self.provider.force_flush();
+        // The exporter gets each span as it ends.
         self.spans.get_finished_spans().unwrap()
     }
 
@@ -60,42 +61,28 @@ impl Captured {
     }
 }
 
-/// Installs the capture once per process and returns it.
+/// Starts telemetry once per process with the subscriber `telemetry::init`
+/// builds, its log lines and spans captured, and returns the capture.
 pub fn capture() -> &'static Captured {
     static CAPTURED: OnceLock<Captured> = OnceLock::new();
     CAPTURED.get_or_init(|| {
         let spans = InMemorySpanExporter::default();
-        let provider = SdkTracerProvider::builder()
-            .with_simple_exporter(spans.clone())
-            .build();
-        // The layers take their tracer from this provider, as
-        // `telemetry::init` installs it.
-        telemetry::install_tracer_provider(&provider);
         let logs = LogBuffer::default();
         let writer = logs.clone();
-        tracing_subscriber::registry()
-            // INFO and above, as `telemetry::init` installs it.
-            .with(
-                tracing_opentelemetry::layer()
-                    .with_tracer(provider.tracer("test"))
-                    .with_filter(tracing_subscriber::filter::LevelFilter::INFO),
-            )
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .event_format(JsonFormat)
-                    .with_writer(move || writer.clone()),
-            )
-            .init();
-        let metrics = Metrics::install(&ServiceInfo {
+        let service = ServiceInfo {
             name: "layer-tests".to_owned(),
             version: "0".to_owned(),
-        })
-        .unwrap();
+        };
+        let telemetry = Setup::new(service, LOG_FILTER)
+            .log_writer(move || writer.clone())
+            .span_exporter(spans.clone())
+            .init()
+            .unwrap();
         Captured {
             spans,
-            provider,
+            metrics: telemetry.metrics(),
+            _telemetry: telemetry,
             logs,
-            metrics,
         }
     })
 }

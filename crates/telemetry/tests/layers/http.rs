@@ -17,7 +17,7 @@ async fn serve_app() -> SocketAddr {
         .route("/", get(|| async { "home" }))
         .route("/books/{id}", get(|| async { "a book" }))
         .route("/boom", get(boom))
-        .layer(HttpServerLayer::new());
+        .layer(HttpServerLayer::new().unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -47,8 +47,8 @@ impl AppState {
 /// Why the service stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("HTTP server failed")]
-    Http(#[source] std::io::Error),
+    #[error(transparent)]
+    Http(#[from] kit::http_server::Error),
     // xtask:calls-any {
     #[error(transparent)]
     Client(#[from] kit::grpc_client::Error),
@@ -80,6 +80,6 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> R
     };
     web_server(&config, state)
         .serve(listener, shutdown)
-        .await
-        .map_err(Error::Http)
+        .await?;
+    Ok(())
 }
