@@ -14,8 +14,8 @@ use http_body::{Body, Frame, SizeHint};
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _};
 use opentelemetry::{Context as OtelContext, KeyValue};
 use opentelemetry_semantic_conventions::attribute::{
-    RPC_METHOD, RPC_METHOD_ORIGINAL, RPC_RESPONSE_STATUS_CODE, RPC_SYSTEM_NAME, SERVER_ADDRESS,
-    SERVER_PORT,
+    ERROR_MESSAGE, RPC_METHOD, RPC_METHOD_ORIGINAL, RPC_RESPONSE_STATUS_CODE, RPC_SYSTEM_NAME,
+    SERVER_ADDRESS, SERVER_PORT,
 };
 use tonic::Code;
 
@@ -353,22 +353,23 @@ impl Recorder for GrpcCall {
             }
         }
         if code != Code::Ok {
+            // `rpc.side` is this project's own field: which end logged it.
             let _current = cx.clone().attach();
             let method = &*self.method.name;
             if is_server_fault(code) {
                 tracing::error!(
                     rpc.side = side.label(),
-                    rpc.method = method,
-                    rpc.response.status_code = name,
-                    error.message = &*message,
+                    { RPC_METHOD } = method,
+                    { RPC_RESPONSE_STATUS_CODE } = name,
+                    { ERROR_MESSAGE } = &*message,
                     "gRPC call failed"
                 );
             } else {
                 tracing::warn!(
                     rpc.side = side.label(),
-                    rpc.method = method,
-                    rpc.response.status_code = name,
-                    error.message = &*message,
+                    { RPC_METHOD } = method,
+                    { RPC_RESPONSE_STATUS_CODE } = name,
+                    { ERROR_MESSAGE } = &*message,
                     "gRPC call failed"
                 );
             }

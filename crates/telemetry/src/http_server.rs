@@ -243,9 +243,9 @@ impl Recorder for HttpRequest {
                 }
                 let _current = cx.clone().attach();
                 tracing::warn!(
-                    http.request.method = self.method,
-                    http.route = &*self.route.route,
-                    "error.type" = error_type,
+                    { HTTP_REQUEST_METHOD } = self.method,
+                    { HTTP_ROUTE } = &*self.route.route,
+                    { ERROR_TYPE } = error_type,
                     "HTTP request ended before its response"
                 );
             }
