@@ -14,8 +14,8 @@ use http_body::{Body, Frame, SizeHint};
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _};
 use opentelemetry::{Context as OtelContext, KeyValue};
 use opentelemetry_semantic_conventions::attribute::{
-    ERROR_MESSAGE, RPC_METHOD, RPC_METHOD_ORIGINAL, RPC_RESPONSE_STATUS_CODE, RPC_SYSTEM_NAME,
-    SERVER_ADDRESS, SERVER_PORT,
+    RPC_METHOD, RPC_METHOD_ORIGINAL, RPC_RESPONSE_STATUS_CODE, RPC_SYSTEM_NAME, SERVER_ADDRESS,
+    SERVER_PORT,
 };
 use tonic::Code;
 
@@ -353,7 +353,8 @@ impl Recorder for GrpcCall {
             }
         }
         if code != Code::Ok {
-            // `rpc.side` is this project's own field: which end logged it.
+            // `rpc.side` (which end logged it) and `error.message` are this
+            // project's own fields; semconv has retired `error.message`.
             let _current = cx.clone().attach();
             let method = &*self.method.name;
             if is_server_fault(code) {
@@ -361,7 +362,7 @@ impl Recorder for GrpcCall {
                     rpc.side = side.label(),
                     { RPC_METHOD } = method,
                     { RPC_RESPONSE_STATUS_CODE } = name,
-                    { ERROR_MESSAGE } = &*message,
+                    error.message = &*message,
                     "gRPC call failed"
                 );
             } else {
@@ -369,7 +370,7 @@ impl Recorder for GrpcCall {
                     rpc.side = side.label(),
                     { RPC_METHOD } = method,
                     { RPC_RESPONSE_STATUS_CODE } = name,
-                    { ERROR_MESSAGE } = &*message,
+                    error.message = &*message,
                     "gRPC call failed"
                 );
             }
