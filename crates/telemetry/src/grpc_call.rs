@@ -257,10 +257,12 @@ fn status_in(headers: &http::HeaderMap) -> Option<Outcome> {
         .map(|status| (status.code(), status.message().to_owned().into()))
 }
 
-/// A timer may fire up to this much after a deadline's instant, and the
-/// layer's clock starts a little after tonic's; within it, a call dropped
-/// at its deadline counts as cut off by the deadline.
-const DEADLINE_SLACK: Duration = Duration::from_millis(1);
+/// A call dropped this close to its deadline counts as cut off by it. The
+/// client's timer starts before the server's (the request is in flight in
+/// between), so a client whose deadline passes cancels a few milliseconds
+/// before the server's own timer would fire; that cancel is the deadline's
+/// doing.
+const DEADLINE_SLACK: Duration = Duration::from_millis(10);
 
 /// The [`Recorder`] of one gRPC call.
 pub(crate) struct GrpcCall {

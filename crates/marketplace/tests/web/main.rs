@@ -9,9 +9,11 @@
 
 mod binary;
 mod browser;
+mod fidelity;
 mod helpers;
 mod hostile;
 mod pages;
+mod propagation;
 mod resilience;
 mod telemetry;
 mod tls;
