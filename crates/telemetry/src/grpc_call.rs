@@ -109,7 +109,9 @@ impl Side {
     /// Why a call dropped before its deadline ended, seen from this side.
     fn cancelled(self) -> &'static str {
         match self {
-            Side::Server => "the client cancelled the call",
+            Side::Server => {
+                "dropped before its answer: the client cancelled, or the server stopped"
+            }
             Side::Client => "the caller stopped waiting",
         }
     }

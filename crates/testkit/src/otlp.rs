@@ -142,15 +142,21 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A running receiver on 127.0.0.1.
+/// A running receiver.
 pub struct OtlpReceiver {
     pub addr: SocketAddr,
     store: Arc<Store>,
 }
 
 impl OtlpReceiver {
+    /// A receiver on a fresh loopback port.
     pub async fn start() -> OtlpReceiver {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        OtlpReceiver::start_on(SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// A receiver on `addr`.
+    pub async fn start_on(addr: SocketAddr) -> OtlpReceiver {
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let store = Arc::new(Store::default());
         let receiver = Receiver(store.clone());
