@@ -45,7 +45,6 @@ async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> Resul
         .await
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    kit::main(run).await
+fn main() -> std::process::ExitCode {
+    kit::main(run)
 }

@@ -35,7 +35,6 @@ async fn run(
         .await
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    kit::main(run).await
+fn main() -> std::process::ExitCode {
+    kit::main(run)
 }

@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use lifecycle::Shutdown;
@@ -35,9 +36,17 @@ pub enum Error<E: std::error::Error + 'static> {
     Admin(#[source] std::io::Error),
 }
 
-/// Runs a service from `main`: `kit::main(my_service::run).await`. `run`
-/// serves on the listener it is given until `shutdown` has run its course.
-pub async fn main<C, F, Fut, E>(run: F) -> ExitCode
+/// Runs a service from `main`: `fn main() -> ExitCode { kit::main(my_service::run) }`.
+/// `run` serves on the listener it is given until `shutdown` has run its
+/// course.
+///
+/// The runner owns the tokio runtime (multi-threaded), so it also owns how
+/// the process ends: once the servers have stopped and telemetry is
+/// flushed, blocking work still in flight is given a moment and then
+/// left behind (one second). A DNS lookup of an upstream that is going away can
+/// otherwise hold the exit for its resolver's whole timeout, past the
+/// orchestrator's grace period (the compose smoke test saw exactly that).
+pub fn main<C, F, Fut, E>(run: F) -> ExitCode
 where
     C: ServiceConfig,
     F: FnOnce(C, TcpListener, Shutdown) -> Fut,
@@ -48,7 +57,16 @@ where
     if let Some(Command::Healthcheck) = config.service_args().command {
         lifecycle::healthcheck::run_and_exit(config.service_args().admin_addr);
     }
-    match start(config, run).await {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: failed to start the tokio runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(start(config, run));
+    runtime.shutdown_timeout(EXIT_GRACE);
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // One line, with every cause, for the operator reading the log.
@@ -57,6 +75,9 @@ where
         }
     }
 }
+
+/// How long blocking work still running at exit may hold it.
+const EXIT_GRACE: Duration = Duration::from_secs(1);
 
 async fn start<C, F, Fut, E>(config: C, run: F) -> anyhow::Result<()>
 where
@@ -82,7 +103,12 @@ where
         .context("failed to install signal handlers")?;
     let result = serve(config, listeners, shutdown, telemetry.metrics(), run).await;
     tracing::info!("{} stopped; flushing telemetry", service.name);
-    telemetry.shutdown();
+    // The flush blocks until the exporters' last batches are out, and those
+    // travel on this runtime's gRPC channel to the collector. Blocking a
+    // runtime worker here could strand the channel's task on it, until the
+    // export timed out (the compose smoke test saw stops of 15 s and more):
+    // so it runs on a blocking thread, with every worker free.
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
     Ok(result?)
 }
 

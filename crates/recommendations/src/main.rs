@@ -1,7 +1,6 @@
 //! The `recommendations` binary: the kit's runner around the library, where
 //! everything testable lives.
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    kit::main(recommendations::run).await
+fn main() -> std::process::ExitCode {
+    kit::main(recommendations::run)
 }

@@ -78,6 +78,9 @@ impl Telemetry {
 
     /// Exports what is still queued, then stops. Bounded by the exporters'
     /// own timeouts (`OTEL_BSP_EXPORT_TIMEOUT`, `OTEL_BLRP_EXPORT_TIMEOUT`).
+    /// It blocks, and the export it waits for runs on the tokio runtime:
+    /// from async code, call it (or drop `Telemetry`) on a blocking thread,
+    /// `tokio::task::spawn_blocking`, as `kit::main` does.
     pub fn shutdown(self) {
         // `Drop` does it, once, whether or not this is called.
         drop(self);
