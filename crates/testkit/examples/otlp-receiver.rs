@@ -36,7 +36,7 @@ async fn main() {
             _ = terminate.recv() => return,
             () = tokio::time::sleep(Duration::from_millis(200)) => {}
         }
-        for span in receiver.spans().iter().skip(spans) {
+        for span in receiver.spans_after(spans) {
             spans += 1;
             let line = json!({
                 "signal": "span",
@@ -49,7 +49,7 @@ async fn main() {
             });
             println!("{line}");
         }
-        for log in receiver.logs().iter().skip(logs) {
+        for log in receiver.logs_after(logs) {
             logs += 1;
             let line = json!({
                 "signal": "log",

@@ -177,6 +177,12 @@ impl OtlpReceiver {
         self.store.spans.lock().unwrap().clone()
     }
 
+    /// The spans received after the first `seen`.
+    pub fn spans_after(&self, seen: usize) -> Vec<ReceivedSpan> {
+        let spans = self.store.spans.lock().unwrap();
+        spans.get(seen..).unwrap_or_default().to_vec()
+    }
+
     pub fn spans_of_trace(&self, trace_id: &str) -> Vec<ReceivedSpan> {
         let spans = self.store.spans.lock().unwrap();
         spans
@@ -188,6 +194,12 @@ impl OtlpReceiver {
 
     pub fn logs(&self) -> Vec<ReceivedLog> {
         self.store.logs.lock().unwrap().clone()
+    }
+
+    /// The log records received after the first `seen`.
+    pub fn logs_after(&self, seen: usize) -> Vec<ReceivedLog> {
+        let logs = self.store.logs.lock().unwrap();
+        logs.get(seen..).unwrap_or_default().to_vec()
     }
 
     /// Waits (bounded) until `done` holds for what has arrived.
