@@ -90,6 +90,17 @@ async fn client(addr: SocketAddr) -> RecommendationsServiceClient<GrpcClientServ
     RecommendationsServiceClient::new(service)
 }
 
+/// Has the dummy fail with `code`, called through the client layer, and
+/// returns what the client got.
+async fn call_failing_with(code: Code) -> tonic::Status {
+    let addr = serve_dummy().await;
+    client(addr)
+        .await
+        .recommend(order(FAIL_WITH_CODE, code as i32))
+        .await
+        .unwrap_err()
+}
+
 fn order(behaviour: i32, argument: i32) -> RecommendRequest {
     RecommendRequest {
         user_id: behaviour,
@@ -176,12 +187,7 @@ async fn a_successful_call_is_measured_on_both_sides_under_one_trace() {
 #[tokio::test]
 async fn a_client_fault_logs_one_warning_and_only_the_client_span_is_an_error() {
     let captured = capture();
-    let addr = serve_dummy().await;
-    let status = client(addr)
-        .await
-        .recommend(order(FAIL_WITH_CODE, Code::NotFound as i32))
-        .await
-        .unwrap_err();
+    let status = call_failing_with(Code::NotFound).await;
     assert_eq!(status.code(), Code::NotFound);
 
     let metrics = captured.metrics.render();
@@ -229,12 +235,7 @@ async fn a_client_fault_logs_one_warning_and_only_the_client_span_is_an_error() 
 #[tokio::test]
 async fn a_server_fault_logs_one_error_and_marks_the_server_span() {
     let captured = capture();
-    let addr = serve_dummy().await;
-    let status = client(addr)
-        .await
-        .recommend(order(FAIL_WITH_CODE, Code::Unavailable as i32))
-        .await
-        .unwrap_err();
+    let status = call_failing_with(Code::Unavailable).await;
     assert_eq!(status.code(), Code::Unavailable);
 
     let server = captured
@@ -353,12 +354,7 @@ async fn unknown_methods_share_the_other_label() {
 #[tokio::test]
 async fn a_handlers_own_unimplemented_keeps_its_method() {
     let captured = capture();
-    let addr = serve_dummy().await;
-    let status = client(addr)
-        .await
-        .recommend(order(FAIL_WITH_CODE, Code::Unimplemented as i32))
-        .await
-        .unwrap_err();
+    let status = call_failing_with(Code::Unimplemented).await;
     assert_eq!(status.code(), Code::Unimplemented);
 
     let metrics = captured.metrics.render();
