@@ -224,32 +224,26 @@ impl Recorder for HttpRequest {
             .histogram(self.method, &outcome)
             .record(elapsed.as_secs_f64());
         let span = cx.span();
-        match (&outcome, outcome.error_type()) {
-            (HttpOutcome::Response(status), _) => {
-                if span.is_recording() {
-                    span.set_attribute(KeyValue::new(
-                        HTTP_RESPONSE_STATUS_CODE,
-                        i64::from(status.as_u16()),
-                    ));
-                    if status.is_server_error() {
-                        span.set_status(Status::error(""));
-                    }
+        if let HttpOutcome::Response(status) = outcome {
+            if span.is_recording() {
+                let code = i64::from(status.as_u16());
+                span.set_attribute(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, code));
+                if status.is_server_error() {
+                    span.set_status(Status::error(""));
                 }
             }
-            (_, Some(error_type)) => {
-                if span.is_recording() {
-                    span.set_attribute(KeyValue::new(ERROR_TYPE, error_type));
-                    span.set_status(Status::error(error_type));
-                }
-                let _current = cx.clone().attach();
-                tracing::warn!(
-                    { HTTP_REQUEST_METHOD } = self.method,
-                    { HTTP_ROUTE } = &*self.route.route,
-                    { ERROR_TYPE } = error_type,
-                    "HTTP request ended before its response"
-                );
+        } else if let Some(error_type) = outcome.error_type() {
+            if span.is_recording() {
+                span.set_attribute(KeyValue::new(ERROR_TYPE, error_type));
+                span.set_status(Status::error(error_type));
             }
-            (_, None) => {}
+            let _current = cx.clone().attach();
+            tracing::warn!(
+                { HTTP_REQUEST_METHOD } = self.method,
+                { HTTP_ROUTE } = &*self.route.route,
+                { ERROR_TYPE } = error_type,
+                "HTTP request ended before its response"
+            );
         }
     }
 }
