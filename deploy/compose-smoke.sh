@@ -135,14 +135,15 @@ docker build --quiet --build-arg "BASE=$base" -t localhost/online-books-smoke/ot
 # The application services: every service built from the Dockerfile. They
 # share one image, so it is built once, through the first of them: Compose
 # on podman's classic builder would build it once per service, in parallel.
+# Its first line is how many images they name; the rest are the services.
 mapfile -t apps < <(compose config --format json | python3 -c '
 import json, sys
-services = json.load(sys.stdin)["services"]
-print("\n".join(name for name, s in services.items() if "build" in s))')
+apps = {n: s for n, s in json.load(sys.stdin)["services"].items() if "build" in s}
+print(len({s["image"] for s in apps.values()}))
+print("\n".join(apps))')
+images="${apps[0]}"
+apps=("${apps[@]:1}")
 [ "${#apps[@]}" -ge 3 ] || fail "expected at least recommendations, marketplace and loadgen, got: ${apps[*]}"
-images="$(compose config --format json | python3 -c '
-import json, sys
-print(len({s["image"] for s in json.load(sys.stdin)["services"].values() if "build" in s}))')"
 [ "$images" = 1 ] || fail "the application services should share one image; they name $images"
 
 step "build the image from the Dockerfile (through ${apps[0]}, for ${apps[*]})"
@@ -255,10 +256,8 @@ jobs_up() {
 import json, sys
 print(" ".join(sorted(r["metric"]["job"] for r in json.load(sys.stdin)["data"]["result"])))'
 }
-want_jobs="$(compose config --format json | python3 -c '
-import json, sys
-services = json.load(sys.stdin)["services"]
-print(" ".join(sorted(name for name, s in services.items() if "build" in s and name != "loadgen")))')"
+# Every application service is a scrape job, but loadgen, which serves nothing.
+want_jobs="$(printf '%s\n' "${apps[@]}" | grep -vx loadgen | sort | tr '\n' ' ')"
 for _ in $(seq 60); do
   up="$(jobs_up || true)"
   missing=""

@@ -308,10 +308,7 @@ impl GrpcCall {
         let requested = headers
             .get(GRPC_TIMEOUT)
             .and_then(|value| parse_grpc_timeout(value.as_bytes()));
-        let deadline = match (requested, limit) {
-            (Some(requested), Some(limit)) => Some(requested.min(limit)),
-            (requested, limit) => requested.or(limit),
-        };
+        let deadline = requested.into_iter().chain(limit).min();
         let recorder = GrpcCall {
             methods: methods.clone(),
             method,

@@ -185,7 +185,12 @@ where
     }
 }
 
-/// How an HTTP request ended.
+/// The `error.type` of a request the client abandoned.
+const CANCELLED: &str = "cancelled";
+
+/// How an HTTP request ended; also the key of its histogram, with the
+/// method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum HttpOutcome {
     /// With a response (a caught panic's 500 included).
     Response(http::StatusCode),
@@ -197,11 +202,24 @@ pub(crate) enum HttpOutcome {
 
 impl HttpOutcome {
     /// The semconv `error.type` of a request that got no response.
-    fn error_type(&self) -> Option<&'static str> {
+    fn error_type(self) -> Option<&'static str> {
         match self {
             HttpOutcome::Response(_) => None,
             HttpOutcome::NoResponse => Some(OTHER),
-            HttpOutcome::Abandoned => Some("cancelled"),
+            HttpOutcome::Abandoned => Some(CANCELLED),
+        }
+    }
+
+    /// The metric label that tells outcomes apart: the status code, or the
+    /// `error.type` of a request that got no response.
+    fn label(self) -> metrics::Label {
+        match self {
+            HttpOutcome::Response(status) => metrics::Label::new(
+                prometheus_label(HTTP_RESPONSE_STATUS_CODE),
+                status.as_str().to_owned(),
+            ),
+            HttpOutcome::NoResponse => metrics::Label::new(prometheus_label(ERROR_TYPE), OTHER),
+            HttpOutcome::Abandoned => metrics::Label::new(prometheus_label(ERROR_TYPE), CANCELLED),
         }
     }
 }
@@ -254,9 +272,8 @@ struct Route {
     route: Arc<str>,
     /// Whether `route` is a matched template (or the shared `_OTHER`).
     matched: bool,
-    /// By method and status code; a request without a response has status
-    /// 0 and its `error.type` instead.
-    histograms: RwLock<FastMap<(&'static str, u16), Histogram>>,
+    /// By method and outcome.
+    histograms: RwLock<FastMap<(&'static str, HttpOutcome), Histogram>>,
 }
 
 impl Route {
@@ -279,13 +296,7 @@ impl Route {
     }
 
     fn histogram(&self, method: &'static str, outcome: &HttpOutcome) -> Histogram {
-        let status = match outcome {
-            HttpOutcome::Response(status) => status.as_u16(),
-            HttpOutcome::NoResponse => 0,
-            // Kept apart from `NoResponse` by a code no response can have.
-            HttpOutcome::Abandoned => 1,
-        };
-        let key = (method, status);
+        let key = (method, *outcome);
         if let Some(histogram) = self
             .histograms
             .read()
@@ -298,13 +309,7 @@ impl Route {
             metrics::Label::new(prometheus_label(HTTP_REQUEST_METHOD), method),
             metrics::Label::new(prometheus_label(HTTP_ROUTE), self.route.to_string()),
         ];
-        labels.push(match outcome.error_type() {
-            None => metrics::Label::new(
-                prometheus_label(HTTP_RESPONSE_STATUS_CODE),
-                status.to_string(),
-            ),
-            Some(error_type) => metrics::Label::new(prometheus_label(ERROR_TYPE), error_type),
-        });
+        labels.push(outcome.label());
         let histogram = metrics::histogram!(names::HTTP_SERVER_DURATION, labels);
         if let Ok(mut histograms) = self.histograms.write() {
             histograms.insert(key, histogram.clone());

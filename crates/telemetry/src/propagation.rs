@@ -52,31 +52,23 @@ impl Propagation {
         if names.is_empty() {
             return (Propagation::DEFAULT, Vec::new());
         }
-        let mut chosen = Propagation {
+        let off = Propagation {
             trace_context: false,
             baggage: false,
         };
+        // `none` means no propagator at all, whatever else is listed.
+        if names.iter().any(|name| name == "none") {
+            let ignored = names.into_iter().filter(|name| name != "none").collect();
+            return (off, ignored);
+        }
+        let mut chosen = off;
         let mut ignored = Vec::new();
-        for name in &names {
+        for name in names {
             match name.as_str() {
                 "tracecontext" => chosen.trace_context = true,
                 "baggage" => chosen.baggage = true,
-                // `none` means no propagator at all, whatever else is listed.
-                "none" => {}
-                _ => ignored.push(name.clone()),
+                _ => ignored.push(name),
             }
-        }
-        if names.iter().any(|name| name == "none") {
-            let others: Vec<String> = names
-                .iter()
-                .filter(|name| *name != "none" && !ignored.contains(name))
-                .cloned()
-                .collect();
-            ignored.extend(others);
-            chosen = Propagation {
-                trace_context: false,
-                baggage: false,
-            };
         }
         (chosen, ignored)
     }
