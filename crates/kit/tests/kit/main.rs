@@ -14,4 +14,5 @@ mod drain;
 mod grpc;
 mod helpers;
 mod rapid_reset;
+mod servers;
 mod web;
