@@ -436,7 +436,7 @@ def print_model(spans_per_page, bytes_per_page, cpu_per_page):
         for name, cpu in cpu_per_page.items():
             per_pod = HPA_TARGET * SERVICE_CPU_REQUEST / cpu
             rows[f"{name}: cores; pods at the HPA target ({SERVICE_CPU_REQUEST * 1000:.0f}m request)"].append(
-                f"{pages * cpu:.1f}; {ceil(pages / per_pod)} ({per_pod:,.0f} pages/s each)")
+                f"{pages * cpu:.1f}; {max(2, ceil(pages / per_pod))} ({per_pod:,.0f} pages/s each)")
         rows["spans/s into the agents"].append(f"{spans:,.0f}")
         agent_cores = spans / AGENT_SPANS_PER_CORE
         agent_pods = max(2, ceil(agent_cores / (HPA_TARGET * agent_request)))
