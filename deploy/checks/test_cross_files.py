@@ -2,7 +2,8 @@
 
 Schema validators prove each file is well formed on its own. These tests prove
 the files agree with each other: compose mounts files that exist, the
-collector's pipelines name components it defines and endpoints compose runs,
+collector sends to services compose runs (its configs have their own checks,
+test_collector_configs.py and test_collector_tiers.py),
 dashboards use data sources Grafana provisions, and the Kubernetes manifests
 keep the production rules (probes, limits, restricted pods, drain timing,
 headless Service, PDBs, NetworkPolicies)."""
