@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use opentelemetry::trace::{
-    SpanContext, SpanKind, TraceContextExt as _, Tracer as _, TracerProvider as _,
+    Span as _, SpanContext, SpanKind, TraceContextExt as _, Tracer as _, TracerProvider as _,
 };
 use opentelemetry::{Context, InstrumentationScope, KeyValue, global};
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
@@ -53,20 +53,30 @@ impl CallTracer {
         Ok(CallTracer(provider.tracer_with_scope(scope)))
     }
 
-    /// Starts a span under `parent` and returns the context that holds it.
+    /// Starts a span under `parent`, and returns the context that holds it.
+    ///
+    /// `describe` gives the span's name and attributes, and runs only for
+    /// a span that is recorded: the standard samplers (`OTEL_TRACES_SAMPLER`)
+    /// decide on the parent and the trace id alone, so the span is started
+    /// nameless and named once the sampler has kept it. Building both for
+    /// every call that is not sampled costs more than one per cent of a call
+    /// (`docs/benchmarks.md`, "The kit, readable").
     pub(crate) fn start(
         &self,
         kind: SpanKind,
         parent: &Context,
-        name: impl Into<Cow<'static, str>>,
-        attributes: Vec<KeyValue>,
+        describe: impl FnOnce() -> (Cow<'static, str>, Vec<KeyValue>),
     ) -> Context {
-        let span = self
-            .0
-            .span_builder(name)
+        let tracer = &self.0;
+        let mut span = tracer
+            .span_builder("")
             .with_kind(kind)
-            .with_attributes(attributes)
-            .start_with_context(&self.0, parent);
+            .start_with_context(tracer, parent);
+        if span.is_recording() {
+            let (name, attributes) = describe();
+            span.update_name(name);
+            span.set_attributes(attributes);
+        }
         parent.with_span(span)
     }
 }

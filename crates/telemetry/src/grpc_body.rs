@@ -75,4 +75,3 @@ where
         self.inner.size_hint()
     }
 }
-

@@ -4,11 +4,10 @@
 //! response body, so the body ([`crate::ObservedBody`]) finishes the call.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use metrics::Label;
+use metrics::{Histogram, Label};
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _};
 use opentelemetry::{Context as OtelContext, KeyValue};
 use opentelemetry_semantic_conventions::attribute::{
@@ -19,6 +18,7 @@ use tonic::Code;
 
 use crate::call::{Call, Recorder};
 use crate::call_span::CallTracer;
+use crate::instruments::{Histograms, Known};
 use crate::prometheus::labels;
 
 /// The label value for anything outside the known set: unknown methods and
@@ -122,19 +122,41 @@ pub(crate) struct Upstream {
     pub(crate) port: u16,
 }
 
+/// What every call of one gRPC method shares: its full name (`rpc.method`,
+/// `package.Service/Method`, also the span name) and its histogram handles.
+#[derive(Debug)]
+pub(crate) struct Method {
+    /// `_OTHER` for a method the layer does not know.
+    name: Arc<str>,
+    histograms: Histograms<Code>,
+}
+
+impl Method {
+    fn new(name: &str) -> Method {
+        Method {
+            name: name.into(),
+            histograms: Histograms::default(),
+        }
+    }
+
+    fn is_other(&self) -> bool {
+        &*self.name == OTHER
+    }
+}
+
 /// What one layer records its calls with: the side of the call, the tracer
-/// its spans come from, and what names a call.
+/// its spans come from, and the methods it knows.
 ///
 /// A server knows the methods it serves from the start, so a call is named
 /// when its span starts, and a call to anything else is `_OTHER`, which no
-/// client can use to mint new series. A client's methods come from its own
-/// code, so each call is named by its path.
+/// client can use to mint new series. A client learns its methods as it
+/// calls them: they come from its own code.
 #[derive(Debug)]
 pub(crate) struct Methods {
     side: Side,
     tracer: CallTracer,
-    /// The methods a server serves, by full name; `None` on a client.
-    served: Option<HashSet<Arc<str>>>,
+    known: Known<Method>,
+    other: Arc<Method>,
     upstream: Option<Upstream>,
 }
 
@@ -145,36 +167,53 @@ impl Methods {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        Methods {
-            side: Side::Server,
-            tracer,
-            served: Some(
-                served
-                    .into_iter()
-                    .map(|name| name.as_ref().into())
-                    .collect(),
-            ),
-            upstream: None,
+        let methods = Methods::new(Side::Server, tracer, None);
+        for name in served {
+            let name = name.as_ref();
+            methods.known.get(name, || Method::new(name));
         }
+        methods
     }
 
-    /// The methods a client calls on `upstream`.
+    /// The methods a client calls on `upstream`, learnt as it calls them.
     pub(crate) fn called(tracer: CallTracer, upstream: Upstream) -> Methods {
+        Methods::new(Side::Client, tracer, Some(upstream))
+    }
+
+    fn new(side: Side, tracer: CallTracer, upstream: Option<Upstream>) -> Methods {
         Methods {
-            side: Side::Client,
+            side,
             tracer,
-            served: None,
-            upstream: Some(upstream),
+            known: Known::default(),
+            other: Arc::new(Method::new(OTHER)),
+            upstream,
         }
     }
 
-    /// The `rpc.method` of a call to `path`, if this layer knows it.
-    fn lookup(&self, path: &str) -> Option<Arc<str>> {
-        let name = method_name(path)?;
-        match &self.served {
-            Some(served) => served.get(name).cloned(),
-            None => Some(name.into()),
-        }
+    /// The entry of the method `path` names.
+    fn lookup(&self, path: &str) -> Arc<Method> {
+        let known = match (self.side, method_name(path)) {
+            (Side::Server, Some(name)) => self.known.find(name),
+            (Side::Client, Some(name)) => Some(self.known.get(name, || Method::new(name))),
+            (_, None) => None,
+        };
+        known.unwrap_or_else(|| self.other.clone())
+    }
+
+    /// The histogram of `method` for calls that ended with `code`.
+    fn histogram(&self, method: &Method, code: Code) -> Histogram {
+        method.histograms.get(code, || {
+            let mut labels = vec![
+                Label::new(labels::RPC_SYSTEM_NAME, SYSTEM),
+                Label::new(labels::RPC_METHOD, method.name.clone()),
+                Label::new(labels::RPC_RESPONSE_STATUS_CODE, code_name(code)),
+            ];
+            if let Some(upstream) = &self.upstream {
+                labels.push(Label::new(labels::SERVER_ADDRESS, upstream.address.clone()));
+                labels.push(Label::new(labels::SERVER_PORT, upstream.port.to_string()));
+            }
+            metrics::histogram!(self.side.metric(), labels)
+        })
     }
 }
 
@@ -281,8 +320,7 @@ fn log_failure(
 /// The [`Recorder`] of one gRPC call.
 pub(crate) struct GrpcCall {
     methods: Arc<Methods>,
-    /// `rpc.method`: `_OTHER` for a method the layer does not know.
-    method: Arc<str>,
+    method: Arc<Method>,
     /// The call's deadline, measured from its start, if it has one.
     deadline: Option<Duration>,
     /// Whether the call is one attempt of a [`RetriedCall`].
@@ -300,35 +338,33 @@ impl GrpcCall {
         parent: &OtelContext,
     ) -> Call<GrpcCall> {
         let path = request.uri().path();
-        let known = methods.lookup(path);
-        let method = known.clone().unwrap_or_else(|| OTHER.into());
-        let mut attributes = vec![
-            KeyValue::new(RPC_SYSTEM_NAME, SYSTEM),
-            KeyValue::new(RPC_METHOD, method.clone()),
-        ];
-        // Per the RPC conventions, a method the layer does not know is
-        // `_OTHER`, in a span named for the system, with what was asked for
-        // beside it.
-        let name: Cow<'static, str> = match known {
-            Some(name) => name.to_string().into(),
-            None => {
+        let method = methods.lookup(path);
+        let cx = methods.tracer.start(methods.side.span_kind(), parent, || {
+            let mut attributes = vec![
+                KeyValue::new(RPC_SYSTEM_NAME, SYSTEM),
+                KeyValue::new(RPC_METHOD, method.name.clone()),
+            ];
+            // Per the RPC conventions, a method the layer does not know is
+            // `_OTHER`, in a span named for the system, with what was asked
+            // for beside it.
+            let name: Cow<'static, str> = if method.is_other() {
                 let original = path.strip_prefix('/').unwrap_or(path).to_owned();
                 attributes.push(KeyValue::new(RPC_METHOD_ORIGINAL, original));
                 SYSTEM.into()
+            } else {
+                method.name.to_string().into()
+            };
+            if let Some(upstream) = &methods.upstream {
+                attributes.push(KeyValue::new(SERVER_ADDRESS, upstream.address.clone()));
+                attributes.push(KeyValue::new(SERVER_PORT, i64::from(upstream.port)));
             }
-        };
-        if let Some(upstream) = &methods.upstream {
-            attributes.push(KeyValue::new(SERVER_ADDRESS, upstream.address.clone()));
-            attributes.push(KeyValue::new(SERVER_PORT, i64::from(upstream.port)));
-        }
-        let cx = methods
-            .tracer
-            .start(methods.side.span_kind(), parent, name, attributes);
+            (name, attributes)
+        });
 
         let retried = request.extensions().get::<RetriedCall>();
         if let Some(retried) = retried {
             let _ = retried.0.set(Named {
-                method: method.clone(),
+                method: method.name.clone(),
                 upstream: methods.upstream.clone(),
             });
         }
@@ -367,16 +403,9 @@ impl Recorder for GrpcCall {
     fn record(&self, (code, message): Outcome, elapsed: Duration, cx: &OtelContext) {
         let side = self.methods.side;
         let upstream = self.methods.upstream.as_ref();
-        let mut labels = vec![
-            Label::new(labels::RPC_SYSTEM_NAME, SYSTEM),
-            Label::new(labels::RPC_METHOD, self.method.clone()),
-            Label::new(labels::RPC_RESPONSE_STATUS_CODE, code_name(code)),
-        ];
-        if let Some(upstream) = upstream {
-            labels.push(Label::new(labels::SERVER_ADDRESS, upstream.address.clone()));
-            labels.push(Label::new(labels::SERVER_PORT, upstream.port.to_string()));
-        }
-        metrics::histogram!(side.metric(), labels).record(elapsed.as_secs_f64());
+        self.methods
+            .histogram(&self.method, code)
+            .record(elapsed.as_secs_f64());
 
         let span = cx.span();
         span.set_attribute(KeyValue::new(RPC_RESPONSE_STATUS_CODE, code_name(code)));
@@ -389,7 +418,7 @@ impl Recorder for GrpcCall {
             let _current = cx.clone().attach();
             log_failure(
                 side,
-                &self.method,
+                &self.method.name,
                 upstream,
                 code,
                 &message,

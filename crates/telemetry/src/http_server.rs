@@ -28,8 +28,9 @@ use tower::{Layer, Service};
 use crate::call::{Call, Recorder};
 use crate::call_span::{CallTracer, NotStarted};
 use crate::grpc_call::OTHER;
+use crate::instruments::{Histograms, Known};
 use crate::prometheus::{labels, names};
-use crate::propagation;
+use crate::{propagation, traceparent};
 
 /// The methods semconv names; anything else is `_OTHER`.
 fn known_method(method: &http::Method) -> &'static str {
@@ -50,7 +51,7 @@ fn known_method(method: &http::Method) -> &'static str {
 /// See the module docs.
 #[derive(Debug, Clone)]
 pub struct HttpServerLayer {
-    tracer: CallTracer,
+    routes: Arc<Routes>,
 }
 
 impl HttpServerLayer {
@@ -58,8 +59,40 @@ impl HttpServerLayer {
     /// the tracer.
     pub fn new() -> Result<HttpServerLayer, NotStarted> {
         Ok(HttpServerLayer {
-            tracer: CallTracer::installed()?,
+            routes: Arc::new(Routes {
+                tracer: CallTracer::installed()?,
+                matched: Known::default(),
+                other: Arc::new(Route::new(OTHER)),
+            }),
         })
+    }
+}
+
+/// The routes one layer has seen, and the tracer its spans come from. Only
+/// matched route templates are kept; every unmatched request shares
+/// `other`, so scans cannot grow it.
+#[derive(Debug)]
+struct Routes {
+    tracer: CallTracer,
+    matched: Known<Route>,
+    other: Arc<Route>,
+}
+
+/// What every request to one route shares: its template, and histogram
+/// handles by method and outcome.
+#[derive(Debug)]
+struct Route {
+    /// The matched template, or `_OTHER`.
+    template: Arc<str>,
+    histograms: Histograms<(&'static str, HttpOutcome)>,
+}
+
+impl Route {
+    fn new(template: &str) -> Route {
+        Route {
+            template: template.into(),
+            histograms: Histograms::default(),
+        }
     }
 }
 
@@ -69,7 +102,7 @@ impl<S> Layer<S> for HttpServerLayer {
     fn layer(&self, inner: S) -> Self::Service {
         HttpServerService {
             inner,
-            tracer: self.tracer.clone(),
+            routes: self.routes.clone(),
         }
     }
 }
@@ -78,7 +111,7 @@ impl<S> Layer<S> for HttpServerLayer {
 #[derive(Debug, Clone)]
 pub struct HttpServerService<S> {
     inner: S,
-    tracer: CallTracer,
+    routes: Arc<Routes>,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for HttpServerService<S>
@@ -97,25 +130,28 @@ where
         let method = known_method(request.method());
         // Requests no route matched share `_OTHER`: labelling by raw path
         // would let any scanner create unbounded series.
-        let route: Option<Arc<str>> = request
-            .extensions()
-            .get::<MatchedPath>()
-            .map(|matched| matched.as_str().into());
-        // The semconv span name: `{method} {route}`, or the method alone.
-        let name = match &route {
-            Some(route) => format!("{method} {route}"),
-            None => method.to_owned(),
+        let matched = request.extensions().get::<MatchedPath>();
+        let route = match matched {
+            Some(matched) => {
+                let template = matched.as_str();
+                self.routes.matched.get(template, || Route::new(template))
+            }
+            None => self.routes.other.clone(),
         };
-        let route = route.unwrap_or_else(|| OTHER.into());
-        let attributes = vec![
-            KeyValue::new(HTTP_REQUEST_METHOD, method),
-            KeyValue::new(HTTP_ROUTE, route.clone()),
-            KeyValue::new(URL_PATH, request.uri().path().to_owned()),
-        ];
         let parent = propagation::extract(request.headers());
-        let cx = self
-            .tracer
-            .start(SpanKind::Server, &parent, name, attributes);
+        let cx = self.routes.tracer.start(SpanKind::Server, &parent, || {
+            // The semconv span name: `{method} {route}`, or the method alone.
+            let name = match matched {
+                Some(_) => format!("{method} {}", route.template),
+                None => method.to_owned(),
+            };
+            let attributes = vec![
+                KeyValue::new(HTTP_REQUEST_METHOD, method),
+                KeyValue::new(HTTP_ROUTE, route.template.clone()),
+                KeyValue::new(URL_PATH, request.uri().path().to_owned()),
+            ];
+            (name.into(), attributes)
+        });
         let call = Call::start(HttpRequest { route, method }, cx);
         let inner = {
             let _current = call.attach();
@@ -157,7 +193,7 @@ where
         match polled {
             Ok(mut response) => {
                 let span = call.context().span();
-                if let Some(value) = propagation::trace_response(span.span_context()) {
+                if let Some(value) = traceparent::format(span.span_context()) {
                     response.headers_mut().insert("traceresponse", value);
                 }
                 call.finish(HttpOutcome::Response(response.status()));
@@ -174,8 +210,9 @@ where
 /// The `error.type` of a request the client abandoned.
 const CANCELLED: &str = "cancelled";
 
-/// How an HTTP request ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How an HTTP request ended; with the method, also the key of its
+/// histogram handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum HttpOutcome {
     /// With a response (a caught panic's 500 included).
     Response(http::StatusCode),
@@ -198,8 +235,7 @@ impl HttpOutcome {
 
 /// The [`Recorder`] of one HTTP request.
 pub(crate) struct HttpRequest {
-    /// The matched route template, or `_OTHER`.
-    route: Arc<str>,
+    route: Arc<Route>,
     method: &'static str,
 }
 
@@ -211,21 +247,24 @@ impl Recorder for HttpRequest {
     }
 
     fn record(&self, outcome: HttpOutcome, elapsed: Duration, cx: &OtelContext) {
-        // The status code tells outcomes apart, or for a request that got no
-        // response, its `error.type`.
-        let outcome_label = match outcome {
-            HttpOutcome::Response(status) => Label::new(
-                labels::HTTP_RESPONSE_STATUS_CODE,
-                status.as_str().to_owned(),
-            ),
-            _ => Label::new(labels::ERROR_TYPE, outcome.error_type().unwrap_or(OTHER)),
-        };
-        let labels = vec![
-            Label::new(labels::HTTP_REQUEST_METHOD, self.method),
-            Label::new(labels::HTTP_ROUTE, self.route.clone()),
-            outcome_label,
-        ];
-        metrics::histogram!(names::HTTP_SERVER_DURATION, labels).record(elapsed.as_secs_f64());
+        let histogram = self.route.histograms.get((self.method, outcome), || {
+            // The status code tells outcomes apart, or for a request that
+            // got no response, its `error.type`.
+            let outcome_label = match outcome {
+                HttpOutcome::Response(status) => Label::new(
+                    labels::HTTP_RESPONSE_STATUS_CODE,
+                    status.as_str().to_owned(),
+                ),
+                _ => Label::new(labels::ERROR_TYPE, outcome.error_type().unwrap_or(OTHER)),
+            };
+            let labels = vec![
+                Label::new(labels::HTTP_REQUEST_METHOD, self.method),
+                Label::new(labels::HTTP_ROUTE, self.route.template.clone()),
+                outcome_label,
+            ];
+            metrics::histogram!(names::HTTP_SERVER_DURATION, labels)
+        });
+        histogram.record(elapsed.as_secs_f64());
 
         let span = cx.span();
         if let HttpOutcome::Response(status) = outcome {
@@ -240,7 +279,7 @@ impl Recorder for HttpRequest {
             let _current = cx.clone().attach();
             tracing::warn!(
                 { HTTP_REQUEST_METHOD } = self.method,
-                { HTTP_ROUTE } = &*self.route,
+                { HTTP_ROUTE } = &*self.route.template,
                 { ERROR_TYPE } = error_type,
                 "HTTP request ended before its response"
             );

@@ -12,12 +12,14 @@ mod grpc_call;
 mod grpc_client;
 mod grpc_server;
 mod http_server;
+mod instruments;
 mod json_log;
 mod prometheus;
 mod propagation;
 mod recordable;
 mod resource;
 mod sdk_metrics;
+mod traceparent;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
@@ -244,8 +246,8 @@ impl Setup {
         } = self;
         let log_filter = || EnvFilter::new(&log_filter);
         let plan = export::ExportPlan::from_env();
-        let (propagator, ignored_propagators) =
-            propagation::parse(std::env::var("OTEL_PROPAGATORS").ok().as_deref());
+        let (propagation, ignored_propagators) =
+            propagation::Propagation::parse(std::env::var("OTEL_PROPAGATORS").ok().as_deref());
         let resource = resource::build(&service);
         // `build_info` names the service as its telemetry does, so an
         // `OTEL_SERVICE_NAME` renames both.
@@ -308,7 +310,7 @@ impl Setup {
         // The layers take their tracer from this provider, and their
         // propagators from this choice.
         call_span::install_tracer_provider(&tracer_provider);
-        propagation::install(propagator);
+        propagation::install(propagation);
         for name in ignored_propagators {
             tracing::warn!(
                 propagator = name,

@@ -1,6 +1,7 @@
-//! A real OTLP/gRPC receiver for tests, built on `opentelemetry-proto`'s
-//! tonic server types: the services export to it exactly as they would to a
-//! collector, and tests read back what arrived.
+//! A real OTLP receiver for tests, over gRPC (on `opentelemetry-proto`'s
+//! tonic server types) or over HTTP (protobuf bodies, decoded with the same
+//! types): the services export to it exactly as they would to a collector,
+//! and tests read back what arrived.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -80,17 +81,10 @@ struct Store {
     logs: Mutex<Vec<ReceivedLog>>,
 }
 
-#[derive(Clone)]
-struct Receiver(Arc<Store>);
-
-#[tonic::async_trait]
-impl TraceService for Receiver {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        let mut spans = self.0.spans.lock().unwrap();
-        for resource_spans in request.into_inner().resource_spans {
+impl Store {
+    fn add_spans(&self, request: ExportTraceServiceRequest) {
+        let mut spans = self.spans.lock().unwrap();
+        for resource_spans in request.resource_spans {
             let resource = resource_spans.resource.unwrap_or_default();
             let service_name = attribute(&resource.attributes, "service.name").unwrap_or_default();
             for scope in resource_spans.scope_spans {
@@ -108,18 +102,11 @@ impl TraceService for Receiver {
                 }
             }
         }
-        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
     }
-}
 
-#[tonic::async_trait]
-impl LogsService for Receiver {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportLogsServiceRequest>,
-    ) -> Result<tonic::Response<ExportLogsServiceResponse>, tonic::Status> {
-        let mut logs = self.0.logs.lock().unwrap();
-        for resource_logs in request.into_inner().resource_logs {
+    fn add_logs(&self, request: ExportLogsServiceRequest) {
+        let mut logs = self.logs.lock().unwrap();
+        for resource_logs in request.resource_logs {
             let resource = resource_logs.resource.unwrap_or_default();
             let service_name = attribute(&resource.attributes, "service.name").unwrap_or_default();
             for scope in resource_logs.scope_logs {
@@ -134,8 +121,81 @@ impl LogsService for Receiver {
                 }
             }
         }
+    }
+}
+
+#[derive(Clone)]
+struct Receiver(Arc<Store>);
+
+#[tonic::async_trait]
+impl TraceService for Receiver {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.0.add_spans(request.into_inner());
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+#[tonic::async_trait]
+impl LogsService for Receiver {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportLogsServiceRequest>,
+    ) -> Result<tonic::Response<ExportLogsServiceResponse>, tonic::Status> {
+        self.0.add_logs(request.into_inner());
         Ok(tonic::Response::new(ExportLogsServiceResponse::default()))
     }
+}
+
+/// OTLP/HTTP: `POST /v1/traces` and `/v1/logs` with protobuf bodies.
+fn http_routes(store: Arc<Store>) -> axum::Router {
+    use axum::http::{HeaderMap, StatusCode, header};
+    use axum::routing::post;
+    use prost::Message as _;
+
+    /// A protobuf body, or why it is refused.
+    fn decode<M: prost::Message + Default>(
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<M, (StatusCode, String)> {
+        if headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            != Some("application/x-protobuf")
+        {
+            return Err((StatusCode::UNSUPPORTED_MEDIA_TYPE, "want protobuf".into()));
+        }
+        M::decode(body).map_err(|e| (StatusCode::BAD_REQUEST, e.to_string()))
+    }
+    let answer = |empty: Vec<u8>| ([(header::CONTENT_TYPE, "application/x-protobuf")], empty);
+    let traces = store.clone();
+    axum::Router::new()
+        .route(
+            "/v1/traces",
+            post(
+                move |headers: HeaderMap, body: axum::body::Bytes| async move {
+                    let request = decode::<ExportTraceServiceRequest>(&headers, &body)?;
+                    traces.add_spans(request);
+                    Ok::<_, (StatusCode, String)>(answer(
+                        ExportTraceServiceResponse::default().encode_to_vec(),
+                    ))
+                },
+            ),
+        )
+        .route(
+            "/v1/logs",
+            post(
+                move |headers: HeaderMap, body: axum::body::Bytes| async move {
+                    let request = decode::<ExportLogsServiceRequest>(&headers, &body)?;
+                    store.add_logs(request);
+                    Ok::<_, (StatusCode, String)>(answer(
+                        ExportLogsServiceResponse::default().encode_to_vec(),
+                    ))
+                },
+            ),
+        )
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -166,6 +226,17 @@ impl OtlpReceiver {
                 .add_service(LogsServiceServer::new(receiver))
                 .serve_with_incoming(TcpListenerStream::new(listener)),
         );
+        OtlpReceiver { addr, store }
+    }
+
+    /// An OTLP/HTTP receiver on a fresh loopback port: `endpoint()` is the
+    /// base that `/v1/traces` and `/v1/logs` are added to.
+    pub async fn start_http() -> OtlpReceiver {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let store = Arc::new(Store::default());
+        let routes = http_routes(store.clone());
+        tokio::spawn(async move { axum::serve(listener, routes).await });
         OtlpReceiver { addr, store }
     }
 
