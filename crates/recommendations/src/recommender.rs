@@ -62,8 +62,14 @@ impl Recommender {
     ///
     /// The sample is sized by the books that exist, never by the request, so a
     /// huge `max_results` cannot size an allocation.
+    ///
+    /// Its span, `catalog.sample`, is at DEBUG: the work is a draw from
+    /// memory, which the call's own span already times, so it is recorded
+    /// only where `RUST_LOG` asks for this crate's debug spans
+    /// (`RUST_LOG=info,recommendations=debug`).
     #[tracing::instrument(
         name = "catalog.sample",
+        level = "debug",
         skip_all,
         fields(book.category = category.as_str(), limit = limit.get())
     )]

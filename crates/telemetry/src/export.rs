@@ -1,27 +1,31 @@
-//! OTLP export of traces and logs: when it is on, how the SDK providers are
-//! built, and the counting of what the exporters deliver or fail to.
+//! OTLP export of traces and logs: when it is on, and how the SDK
+//! providers are built.
 //!
 //! Export is on when an OTLP endpoint is configured and `OTEL_SDK_DISABLED`
-//! is not `true`. Everything else (protocol, sampler, batch sizes, queue
-//! bounds, timeouts) is read by the OpenTelemetry SDK itself from the
-//! standard `OTEL_*` variables. The batch processors run on their own threads
-//! with bounded queues, so a slow or absent collector never delays a request:
-//! when a queue is full, spans are dropped, not waited on, and counted
-//! (`sdk_metrics`).
+//! is not `true`. Where and how to export (protocol, endpoint, headers,
+//! timeout) come from the standard `OTEL_EXPORTER_OTLP_*` variables, read
+//! once by `otlp::Config` for both signals; the sampler, batch sizes, queue
+//! bounds and delays are read by the SDK itself from `OTEL_TRACES_SAMPLER*`,
+//! `OTEL_BSP_*` and `OTEL_BLRP_*`. Spans go out through the `otlp` crate's
+//! exporter, which encodes them straight from the SDK's span data; log
+//! records through `opentelemetry-otlp`'s. The batch processors run on their
+//! own threads with bounded queues, so a slow or absent collector never
+//! delays a request: when a queue is full, items are dropped, not waited
+//! on, and counted (`sdk_metrics`).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
-use opentelemetry::metrics::BoundCounter;
-use opentelemetry::{KeyValue, global};
-use opentelemetry_otlp::{ExporterBuildError, LogExporter, SpanExporter};
+use opentelemetry_otlp::{
+    LogExporter, WithExportConfig as _, WithHttpConfig as _, WithTonicConfig as _,
+};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogBatch, SdkLoggerProvider};
-use opentelemetry_sdk::trace::{SpanData, TracerProviderBuilder};
+use opentelemetry_sdk::trace::TracerProviderBuilder;
+use otlp::{Config, Protocol, Signal};
 
-use opentelemetry_semantic_conventions::attribute::{
-    ERROR_TYPE, OTEL_COMPONENT_NAME, OTEL_COMPONENT_TYPE,
-};
+use crate::Error;
 
 /// Which signals go out over OTLP, read from the standard variables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,19 +60,49 @@ impl ExportPlan {
 /// Adds OTLP export to a tracer provider, through a batch processor.
 pub(crate) fn with_otlp_spans(
     builder: TracerProviderBuilder,
-) -> Result<TracerProviderBuilder, ExporterBuildError> {
-    let exporter = Counted {
-        inner: SpanExporter::builder().build()?,
-        exported: Exported::new("span", "otlp_grpc_span_exporter"),
-    };
-    Ok(builder.with_batch_exporter(exporter))
+) -> Result<TracerProviderBuilder, Error> {
+    let config = Config::from_env(Signal::Traces)?;
+    Ok(builder.with_batch_exporter(otlp::SpanExporter::new(&config)?))
 }
 
 /// The logger provider behind the tracing-to-OTLP log bridge.
-pub(crate) fn logger_provider(resource: Resource) -> Result<SdkLoggerProvider, ExporterBuildError> {
-    let exporter = Counted {
-        inner: LogExporter::builder().build()?,
-        exported: Exported::new("log", "otlp_grpc_log_exporter"),
+pub(crate) fn logger_provider(resource: Resource) -> Result<SdkLoggerProvider, Error> {
+    let config = Config::from_env(Signal::Logs)?;
+    let (inner, component) = match config.protocol {
+        Protocol::Grpc => {
+            let metadata = tonic::metadata::MetadataMap::from_headers(
+                config.headers.iter().cloned().collect(),
+            );
+            let exporter = LogExporter::builder()
+                .with_tonic()
+                .with_endpoint(config.endpoint.to_string())
+                .with_timeout(config.timeout)
+                .with_metadata(metadata)
+                .build()?;
+            (exporter, "otlp_grpc_log_exporter")
+        }
+        Protocol::HttpProtobuf => {
+            let headers: HashMap<String, String> = config
+                .headers
+                .iter()
+                .filter_map(|(name, value)| {
+                    Some((name.to_string(), value.to_str().ok()?.to_owned()))
+                })
+                .collect();
+            let exporter = LogExporter::builder()
+                .with_http()
+                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                .with_endpoint(config.endpoint.to_string())
+                .with_timeout(config.timeout)
+                .with_headers(headers)
+                .with_http_client(otlp::HttpClient::new(config.timeout)?)
+                .build()?;
+            (exporter, "otlp_http_log_exporter")
+        }
+    };
+    let exporter = CountedLogs {
+        inner,
+        exported: otlp::Exported::new("log", component),
     };
     Ok(SdkLoggerProvider::builder()
         .with_resource(resource)
@@ -76,76 +110,22 @@ pub(crate) fn logger_provider(resource: Resource) -> Result<SdkLoggerProvider, E
         .build())
 }
 
-/// The semconv SDK self-metric `otel.sdk.exporter.{span,log}.exported` of
-/// one exporter: items it delivered, and with `error.type` those it failed
-/// to. It is recorded on the global meter provider beside the SDK's own
-/// counts (`sdk_metrics`), and reaches `/metrics` with them.
+/// `opentelemetry-otlp`'s log exporter, counted as the span exporter counts
+/// itself (`otel.sdk.exporter.log.exported`).
 #[derive(Debug)]
-struct Exported {
-    delivered: BoundCounter<u64>,
-    failed: BoundCounter<u64>,
+struct CountedLogs {
+    inner: LogExporter,
+    exported: otlp::Exported,
 }
 
-impl Exported {
-    fn new(signal: &str, component_type: &'static str) -> Exported {
-        let counter = global::meter("otel.sdk")
-            .u64_counter(format!("otel.sdk.exporter.{signal}.exported"))
-            .build();
-        let component = [
-            KeyValue::new(OTEL_COMPONENT_TYPE, component_type),
-            KeyValue::new(OTEL_COMPONENT_NAME, format!("{component_type}/0")),
-        ];
-        let mut failed = component.to_vec();
-        failed.push(KeyValue::new(ERROR_TYPE, "export_failed"));
-        Exported {
-            delivered: counter.bind(&component),
-            failed: counter.bind(&failed),
-        }
-    }
-
-    fn count(&self, items: usize, result: &OTelSdkResult) {
-        match result {
-            Ok(()) => self.delivered.add(items as u64),
-            Err(_) => self.failed.add(items as u64),
-        }
-    }
-}
-
-/// An exporter, counted.
-#[derive(Debug)]
-struct Counted<E> {
-    inner: E,
-    exported: Exported,
-}
-
-impl<E: opentelemetry_sdk::trace::SpanExporter> opentelemetry_sdk::trace::SpanExporter
-    for Counted<E>
-{
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let items = batch.len();
-        let result = self.inner.export(batch).await;
-        self.exported.count(items, &result);
-        result
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
-    }
-}
-
-impl<E: opentelemetry_sdk::logs::LogExporter> opentelemetry_sdk::logs::LogExporter for Counted<E> {
+impl opentelemetry_sdk::logs::LogExporter for CountedLogs {
     async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
-        let items = batch.iter().count();
+        let items = batch.iter().count() as u64;
         let result = self.inner.export(batch).await;
-        self.exported.count(items, &result);
+        match result {
+            Ok(()) => self.exported.count(items, 0),
+            Err(_) => self.exported.count(0, items),
+        }
         result
     }
 

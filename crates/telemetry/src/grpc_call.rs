@@ -20,6 +20,7 @@ use crate::call::{Call, Recorder};
 use crate::call_span::CallTracer;
 use crate::instruments::{Histograms, Known};
 use crate::prometheus::labels;
+use crate::propagation;
 
 /// The label value for anything outside the known set: unknown methods and
 /// routes share it, so no client can mint new series.
@@ -354,9 +355,12 @@ impl GrpcCall {
             } else {
                 method.name.to_string().into()
             };
-            if let Some(upstream) = &methods.upstream {
-                attributes.push(KeyValue::new(SERVER_ADDRESS, upstream.address.clone()));
-                attributes.push(KeyValue::new(SERVER_PORT, i64::from(upstream.port)));
+            match &methods.upstream {
+                Some(upstream) => {
+                    attributes.push(KeyValue::new(SERVER_ADDRESS, upstream.address.clone()));
+                    attributes.push(KeyValue::new(SERVER_PORT, i64::from(upstream.port)));
+                }
+                None => attributes.extend(propagation::sampling_priority(parent)),
             }
             (name, attributes)
         });

@@ -145,11 +145,12 @@ where
                 Some(_) => format!("{method} {}", route.template),
                 None => method.to_owned(),
             };
-            let attributes = vec![
+            let mut attributes = vec![
                 KeyValue::new(HTTP_REQUEST_METHOD, method),
                 KeyValue::new(HTTP_ROUTE, route.template.clone()),
                 KeyValue::new(URL_PATH, request.uri().path().to_owned()),
             ];
+            attributes.extend(propagation::sampling_priority(&parent));
             (name.into(), attributes)
         });
         let call = Call::start(HttpRequest { route, method }, cx);

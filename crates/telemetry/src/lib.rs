@@ -57,7 +57,11 @@ pub struct ServiceInfo {
 pub enum Error {
     #[error("failed to install the Prometheus recorder")]
     Metrics(#[from] metrics_exporter_prometheus::BuildError),
-    #[error("failed to build the OTLP exporter")]
+    #[error("OTLP export cannot be set up as configured")]
+    ExportConfig(#[from] otlp::ConfigError),
+    #[error(transparent)]
+    ExportRuntime(#[from] otlp::NoRuntime),
+    #[error("failed to build the OTLP log exporter")]
     Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
     #[error("failed to install the tracing subscriber")]
     Subscriber(#[from] tracing_subscriber::util::TryInitError),

@@ -9,9 +9,10 @@
 use std::sync::OnceLock;
 
 use http::header::{HeaderName, HeaderValue};
+use opentelemetry::baggage::BaggageExt as _;
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry::trace::{SpanContext, TraceContextExt as _, TraceState};
-use opentelemetry::{Context, global};
+use opentelemetry::{Context, KeyValue, global};
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 
@@ -91,6 +92,26 @@ fn installed() -> Propagation {
     INSTALLED.get().copied().unwrap_or(Propagation::DEFAULT)
 }
 
+/// The baggage key a request forces its trace to be kept with, and the
+/// span attribute the server layers copy it to: the collector's tail
+/// sampler keeps every trace with `sampling.priority` of 1 or more
+/// (`deploy/otel-collector/config.yaml`). An engineer sends
+/// `baggage: sampling.priority=1`; it travels with the rest of the baggage.
+pub(crate) const SAMPLING_PRIORITY: &str = "sampling.priority";
+
+/// The `sampling.priority` the caller's baggage asks for, as the span
+/// attribute the tail sampler reads, if it is a whole number.
+pub(crate) fn sampling_priority(parent: &Context) -> Option<KeyValue> {
+    let baggage = parent.baggage();
+    let priority = baggage
+        .get(SAMPLING_PRIORITY)?
+        .as_str()
+        .trim()
+        .parse::<i64>()
+        .ok()?;
+    Some(KeyValue::new(SAMPLING_PRIORITY, priority))
+}
+
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
@@ -158,8 +179,6 @@ fn inject_with(choice: Propagation, cx: &Context, headers: &mut http::HeaderMap)
 mod tests {
     use std::collections::BTreeMap;
 
-    use opentelemetry::KeyValue;
-    use opentelemetry::baggage::BaggageExt as _;
     use opentelemetry::trace::{SpanId, TraceFlags, TraceId};
 
     use super::*;
@@ -256,6 +275,19 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_whole_sampling_priority_in_the_baggage_becomes_the_attribute() {
+        let with = |value: &str| {
+            let cx =
+                Context::new().with_baggage([KeyValue::new(SAMPLING_PRIORITY, value.to_owned())]);
+            sampling_priority(&cx)
+        };
+        assert_eq!(with("1"), Some(KeyValue::new(SAMPLING_PRIORITY, 1)));
+        assert_eq!(with(" 2 "), Some(KeyValue::new(SAMPLING_PRIORITY, 2)));
+        assert_eq!(with("yes"), None);
+        assert_eq!(sampling_priority(&Context::new()), None);
     }
 
     #[test]
