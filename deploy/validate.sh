@@ -4,6 +4,7 @@
 #   - the rendered Kustomize output against Kubernetes' schemas, strictly;
 #   - Prometheus config and rules with promtool, and the SLO rules' unit tests;
 #   - cross-file consistency (deploy/checks/test_cross_files.py);
+#   - the collector configs and tiers (deploy/checks/test_collector_*.py);
 #   - every dashboard query against the real services and a real Prometheus
 #     (deploy/checks/test_native_prometheus.py).
 #
@@ -95,6 +96,12 @@ run "prometheus: promtool test rules (SLO alerts)" \
 
 run "cross-file checks" \
   env K8S_RENDERED="$RENDERED" K8S_MTLS_RENDERED="$RENDERED_MTLS" .venv/bin/python -m pytest -q deploy/checks/test_cross_files.py
+# No collector runs here: these checks stand in for its start-up (keys of the
+# pinned release) and for what it would silently get wrong (sampling order,
+# policies, decision_wait, tiers). deploy/checks/fault_injection.py shows
+# each one failing on its fault.
+run "collector configs and tiers (compose, k8s agent, k8s sampler)" \
+  env K8S_RENDERED="$RENDERED" .venv/bin/python -m pytest -q deploy/checks/test_collector_configs.py deploy/checks/test_collector_tiers.py
 run "dashboards and SLO rules vs. real services and Prometheus" \
   .venv/bin/python -m pytest -q -rs deploy/checks/test_native_prometheus.py
 

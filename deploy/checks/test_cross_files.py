@@ -2,7 +2,8 @@
 
 Schema validators prove each file is well formed on its own. These tests prove
 the files agree with each other: compose mounts files that exist, the
-collector's pipelines name components it defines and endpoints compose runs,
+collector sends to services compose runs (its configs have their own checks,
+test_collector_configs.py and test_collector_tiers.py),
 dashboards use data sources Grafana provisions, and the Kubernetes manifests
 keep the production rules (probes, limits, restricted pods, drain timing,
 headless Service, PDBs, NetworkPolicies)."""
@@ -112,40 +113,8 @@ def test_marketplace_targets_the_recommendations_service(compose):
 
 
 # ---------------------------------------------------------------- collector
-
-
-_SECTION_FOR_ROLE = {"receivers": "receivers", "processors": "processors", "exporters": "exporters"}
-
-
-def test_collector_pipeline_components_are_defined(collector):
-    connectors = set(collector.get("connectors") or {})
-    pipelines = collector["service"]["pipelines"]
-    assert pipelines, "no pipelines"
-    for pipeline, spec in pipelines.items():
-        for role, section in _SECTION_FOR_ROLE.items():
-            defined = set(collector.get(section) or {})
-            # A connector is an exporter of one pipeline and a receiver of another.
-            if role in ("receivers", "exporters"):
-                defined |= connectors
-            for component in spec.get(role, []):
-                assert component in defined, f"pipeline {pipeline}: {role[:-1]} {component} is not defined"
-    for extension in collector["service"].get("extensions", []):
-        assert extension in (collector.get("extensions") or {}), f"extension {extension} is not defined"
-
-
-def test_collector_connectors_are_wired_at_both_ends(collector):
-    pipelines = collector["service"]["pipelines"].values()
-    for connector in collector.get("connectors") or {}:
-        assert any(connector in p.get("exporters", []) for p in pipelines), f"{connector} is never fed"
-        assert any(connector in p.get("receivers", []) for p in pipelines), f"{connector} output is never used"
-
-
-def test_collector_memory_limiter_runs_first(collector):
-    for pipeline, spec in collector["service"]["pipelines"].items():
-        processors = spec.get("processors", [])
-        assert processors and processors[0].split("/")[0] == "memory_limiter", (
-            f"pipeline {pipeline}: memory_limiter must be the first processor"
-        )
+# The collector configs' own checks (pipelines, keys, sampling) are in
+# test_collector_configs.py and test_collector_tiers.py.
 
 
 def test_collector_exporter_endpoints_name_compose_services(collector, compose):
@@ -161,15 +130,6 @@ def test_collector_exporter_endpoints_name_compose_services(collector, compose):
         assert host in services, f"exporter {name} sends to {host}, which is not a compose service"
         checked += 1
     assert checked, "no exporter destinations found"
-
-
-def test_k8s_collector_config_is_the_compose_one():
-    compose_copy = (ROOT / "deploy/otel-collector/config.yaml").read_bytes()
-    k8s_copy = (ROOT / "deploy/k8s/base/otel-collector/config.yaml").read_bytes()
-    assert k8s_copy == compose_copy, (
-        "deploy/k8s/base/otel-collector/config.yaml differs from deploy/otel-collector/config.yaml; "
-        "edit the compose one and copy it over"
-    )
 
 
 def test_services_export_otlp_to_the_collectors_grpc_receiver(collector, compose, k8s_objects):
@@ -339,11 +299,25 @@ def test_dashboard_provider_path_is_where_compose_mounts_the_dashboards(compose)
 # ---------------------------------------------------------------- kubernetes
 
 
-# Deployments that are deliberately single-replica, and why.
-SINGLETONS = {
-    # spanmetrics keeps per-series state; two replicas would double-count.
-    "otel-collector",
-}
+# Workloads that are deliberately single-replica, and why. None today: the
+# collector's two tiers both run replicated (test_collector_tiers.py).
+SINGLETONS = set()
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet")
+
+
+def _workloads(objects):
+    return [o for o in objects if o.get("kind") in WORKLOAD_KINDS]
+
+
+def _service_accounts_with_api_access(objects):
+    """Service accounts a RoleBinding or ClusterRoleBinding grants something:
+    only their pods may mount an API token."""
+    return {
+        subject["name"]
+        for binding in objects if binding.get("kind") in ("RoleBinding", "ClusterRoleBinding")
+        for subject in binding.get("subjects", []) if subject.get("kind") == "ServiceAccount"
+    }
 
 
 def _of_kind(objects, kind):
@@ -366,15 +340,21 @@ def _pod_env(objects, container):
 
 
 def test_k8s_deployments_are_production_ready(k8s_objects):
-    deployments = _of_kind(k8s_objects, "Deployment")
+    deployments = _workloads(k8s_objects)
     assert {d["metadata"]["name"] for d in deployments} >= set(APP_SERVICES)
+    with_api_access = _service_accounts_with_api_access(k8s_objects)
     for deployment in deployments:
         name = deployment["metadata"]["name"]
         spec = deployment["spec"]
         pod = spec["template"]["spec"]
         if name not in SINGLETONS:
             assert spec.get("replicas", 1) >= 2, f"{name}: replicas must be >= 2"
-        assert pod.get("automountServiceAccountToken") is False, f"{name}: automountServiceAccountToken: false"
+        # A token only where a binding says what it is for.
+        expected_token = pod.get("serviceAccountName") in with_api_access
+        assert pod.get("automountServiceAccountToken") is expected_token, (
+            f"{name}: automountServiceAccountToken: {str(expected_token).lower()}"
+            + (" (its service account is bound to a Role)" if expected_token else " (it calls no API)")
+        )
         pod_sc = pod.get("securityContext", {})
         for container in pod["containers"]:
             where = f"{name}/{container['name']}"
@@ -453,7 +433,7 @@ def _selects(selector, labels):
 def test_k8s_every_replicated_deployment_has_a_pdb(k8s_objects):
     pdbs = _of_kind(k8s_objects, "PodDisruptionBudget")
     assert pdbs, "no PodDisruptionBudget"
-    for deployment in _of_kind(k8s_objects, "Deployment"):
+    for deployment in _workloads(k8s_objects):
         if deployment["spec"].get("replicas", 1) < 2:
             continue
         labels = deployment["spec"]["template"]["metadata"]["labels"]

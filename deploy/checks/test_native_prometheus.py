@@ -12,8 +12,11 @@ on those real series and the compose healthcheck command. So a renamed metric or
 in the code or in a dashboard, fails here instead of showing "No data".
 
 Queries on the Tempo and Loki data sources (service map, logs) are skipped:
-neither runs here. Queries on span-derived metrics (traces_*) must parse and
-evaluate but may be empty, because without the collector nothing derives them.
+neither runs here. No collector runs either: its two Prometheus endpoints
+(its own metrics, and the span metrics and service graph it derives) are
+served by a stand-in with the names and labels the pinned collector exports
+(collector_exposition.py), so queries on otelcol_* and traces_* metrics must
+return data too.
 
 Binaries: RECOMMENDATIONS_BIN, MARKETPLACE_BIN (default target/debug/...),
 PROMETHEUS_BIN (default `prometheus` on PATH; Debian's package is enough)."""
@@ -25,13 +28,16 @@ import re
 import shutil
 import socket
 import subprocess
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import requests
 import yaml
 
+from collector_exposition import collector_exposition, trace_metrics_exposition
 from conftest import ROOT
 
 DASHBOARDS = sorted((ROOT / "deploy/grafana/dashboards").glob("*.json"))
@@ -175,8 +181,9 @@ def _stop(process, timeout=30):
 
 def _generated_prometheus_config(targets, unused_target):
     """deploy/prometheus/prometheus.yml with loopback targets, 1 s intervals and
-    absolute rule-file paths. Jobs without a local process (the collector)
-    point at a closed port: they stay configured, and read as down."""
+    absolute rule-file paths. A job with no local process (a service the
+    generator added and this test does not start) points at a closed port:
+    it stays configured, and reads as down."""
     config = yaml.safe_load(PROM_CONFIG.read_text())
     config["global"]["scrape_interval"] = "1s"
     config["global"]["evaluation_interval"] = "1s"
@@ -190,6 +197,27 @@ def _generated_prometheus_config(targets, unused_target):
     return config
 
 
+def _serve_exposition(port, render):
+    """Serves render(seconds since start) as Prometheus text on loopback."""
+    started = time.monotonic()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (the http.server API)
+            body = render(int(time.monotonic() - started)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("native")
@@ -200,12 +228,14 @@ def stack(tmp_path_factory):
         assert Path(binary).is_file(), f"{binary} not found: run `bash deploy/validate.sh`, which finds or builds them"
     assert prometheus_bin, "prometheus not found: `apt-get install prometheus`, or set PROMETHEUS_BIN"
 
-    ports = _free_ports(("grpc", "rec_admin", "http", "mkt_admin", "prometheus", "unused"))
+    ports = _free_ports(("grpc", "rec_admin", "http", "mkt_admin", "prometheus", "unused",
+                         "collector", "trace_metrics"))
     # No OTLP endpoint: the services keep telemetry local. Drain at once.
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     base_env.update(SHUTDOWN_DELAY="0s", SHUTDOWN_TIMEOUT="5s", RUST_LOG="warn")
 
     processes = {}
+    servers = []
     try:
         # Some injected UNAVAILABLE answers, so the error-ratio queries and
         # SLO rules see real server faults, not just zeros.
@@ -216,8 +246,13 @@ def stack(tmp_path_factory):
             base_env, HTTP_ADDR=f"127.0.0.1:{ports['http']}", ADMIN_ADDR=f"127.0.0.1:{ports['mkt_admin']}",
             RECOMMENDATIONS_URL=f"http://127.0.0.1:{ports['grpc']}"), tmp)
 
+        # The collector's two endpoints, from the stand-in (see the module doc).
+        for port, render in ((ports["collector"], collector_exposition), (ports["trace_metrics"], trace_metrics_exposition)):
+            servers.append(_serve_exposition(port, render))
         config = _generated_prometheus_config(
-            {"recommendations": f"127.0.0.1:{ports['rec_admin']}", "marketplace": f"127.0.0.1:{ports['mkt_admin']}"},
+            {"recommendations": f"127.0.0.1:{ports['rec_admin']}", "marketplace": f"127.0.0.1:{ports['mkt_admin']}",
+             "otel-collector": f"127.0.0.1:{ports['collector']}",
+             "otel-collector-spanmetrics": f"127.0.0.1:{ports['trace_metrics']}"},
             f"127.0.0.1:{ports['unused']}",
         )
         config_path = tmp / "prometheus.yml"
@@ -253,6 +288,9 @@ def stack(tmp_path_factory):
         }
     finally:
         codes = {name: _stop(process) for name, process in reversed(processes.items())}
+        for server in servers:
+            server.shutdown()
+            server.server_close()
     for name in ("recommendations", "marketplace"):
         assert codes.get(name) == 0, f"{name} exited {codes.get(name)} on SIGTERM; see {tmp / name}.log"
 
@@ -300,7 +338,7 @@ def test_dashboard_query(stack, uid, expr):
         pytest.skip(f"{uid} data source: no {uid} runs in this test")
     promql = _as_promql(expr)
     result = _query(stack["prometheus"], promql)
-    if any(re.search(rf"\b{metric}", expr) for metric in REQUIRED_METRICS):
+    if any(re.search(rf"\b{metric}", expr) for metric in REQUIRED_METRICS) or re.search(r"\b(otelcol|traces)_", expr):
         assert result, f"no data for {promql!r}"
         values = [float(s["value"][1]) for s in result]
         assert any(math.isfinite(v) for v in values), f"only NaN/Inf for {promql!r}: {values}"

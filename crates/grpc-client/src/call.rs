@@ -4,11 +4,15 @@
 //! retried only when that is safe and useful: UNAVAILABLE (nothing was
 //! processed) and the CANCELLED a draining server's connection produces, at
 //! most twice, with jittered backoff, and only while the deadline allows.
+//! Each attempt has its own span and metric sample; a call that fails after
+//! its last attempt is logged once, here.
 
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand::RngExt as _;
+use telemetry::RetriedCall;
+use tokio::time::Instant;
 use tonic::{Code, Status};
 
 /// Retries after the first attempt, at most.
@@ -67,26 +71,40 @@ impl<C: Clone> Client<C> {
         Fut: Future<Output = Result<tonic::Response<Resp>, Status>>,
     {
         let started = Instant::now();
+        // The telemetry layer logs a failed attempt at DEBUG only; the
+        // call's failure is logged once, below.
+        let retried = RetriedCall::default();
         let mut retries = 0;
-        loop {
+        let status = loop {
             let mut message = tonic::Request::new(request.clone());
             message.set_timeout(self.deadline.saturating_sub(started.elapsed()));
+            message.extensions_mut().insert(retried.clone());
             let status = match attempt(self.client.clone(), message).await {
                 Ok(response) => return Ok(response.into_inner()),
+                // tonic answers the expiry of the `grpc-timeout` it was given
+                // with CANCELLED; a call whose deadline has passed was cut
+                // off by it, as its span and metric sample say too.
+                Err(status)
+                    if status.code() == Code::Cancelled && started.elapsed() >= self.deadline =>
+                {
+                    Status::deadline_exceeded(status.message())
+                }
                 Err(status) => status,
             };
             if !retryable(status.code()) || retries >= MAX_RETRIES {
-                return Err(status);
+                break status;
             }
-            retries += 1;
-            let cap = BASE_BACKOFF * 2u32.pow(retries - 1);
+            let cap = BASE_BACKOFF * 2u32.pow(retries);
             let backoff = cap.mul_f64(rand::rng().random::<f64>());
             if self.deadline.saturating_sub(started.elapsed()) < backoff + MIN_ATTEMPT {
-                return Err(status);
+                break status;
             }
+            retries += 1;
             tracing::debug!(code = ?status.code(), retries, ?backoff, "retrying a gRPC call");
             tokio::time::sleep(backoff).await;
-        }
+        };
+        retried.log_failure(&status, retries + 1);
+        Err(status)
     }
 }
 
@@ -148,6 +166,24 @@ mod tests {
             let (result, attempts) = count_attempts(Duration::from_secs(1), vec![code]).await;
             assert_eq!((result.unwrap_err().code(), attempts), (code, 1));
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cancel_at_the_deadline_is_the_deadline_and_is_not_retried() {
+        let client = Client::new((), Duration::from_millis(100));
+        let mut attempts = 0;
+        let status = client
+            .call((), |(), _request| {
+                attempts += 1;
+                async {
+                    // As tonic's own timer answers when `grpc-timeout` runs out.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Err::<tonic::Response<()>, _>(Status::cancelled("Timeout expired"))
+                }
+            })
+            .await
+            .unwrap_err();
+        assert_eq!((status.code(), attempts), (Code::DeadlineExceeded, 1));
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,10 +1,12 @@
 //! The gRPC server kit: a service hands over its tonic services and gets
 //! every limit and defence, `TCP_NODELAY`, health reporting tied to the
-//! drain, server reflection and the telemetry layer, by default.
+//! drain, server reflection, panic recovery and the telemetry layer, by
+//! default.
 
 mod descriptors;
 mod health;
 mod message_limit;
+mod panic;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -94,6 +96,7 @@ pub struct GrpcServer {
     routes: RoutesBuilder,
     service_names: Vec<&'static str>,
     descriptor_sets: Vec<&'static [u8]>,
+    reflection: bool,
     telemetry: bool,
 }
 
@@ -102,6 +105,7 @@ impl std::fmt::Debug for GrpcServer {
         f.debug_struct("GrpcServer")
             .field("limits", &self.limits)
             .field("service_names", &self.service_names)
+            .field("reflection", &self.reflection)
             .field("telemetry", &self.telemetry)
             .finish_non_exhaustive()
     }
@@ -123,6 +127,7 @@ impl GrpcServer {
             routes: RoutesBuilder::default(),
             service_names: Vec::new(),
             descriptor_sets: Vec::new(),
+            reflection: true,
             telemetry: true,
         }
     }
@@ -145,19 +150,28 @@ impl GrpcServer {
         self
     }
 
-    /// Lists the services of this encoded `FileDescriptorSet` (`protox` or
-    /// `tonic-prost-build` writes it) in server reflection, so grpcurl and
-    /// friends need no proto files, and names the methods of the services
-    /// served in telemetry: a call to a method no set describes is recorded
-    /// as `rpc.method="_OTHER"`. Give only the sets of the services served:
+    /// Describes the APIs served, with an encoded `FileDescriptorSet`
+    /// (`crates/proto` writes one per API, `proto::NAME::FILE_DESCRIPTOR_SET`).
+    /// Telemetry names each call by the methods of the services served, and
+    /// records a call to a method no set describes as `rpc.method="_OTHER"`;
+    /// server reflection lists the services in the sets, so grpcurl and
+    /// friends need no proto files. Give only the sets of the APIs served:
     /// reflection lists every service in them.
-    pub fn reflection(mut self, encoded_file_descriptor_set: &'static [u8]) -> GrpcServer {
+    pub fn descriptor_set(mut self, encoded_file_descriptor_set: &'static [u8]) -> GrpcServer {
         self.descriptor_sets.push(encoded_file_descriptor_set);
         self
     }
 
+    /// Serves no reflection. Telemetry still names calls by the descriptor
+    /// sets given.
+    pub fn without_reflection(mut self) -> GrpcServer {
+        self.reflection = false;
+        self
+    }
+
     /// Serves without traces, RED metrics or error logs: for the benchmarks'
-    /// bare baseline, which measures what the layer costs.
+    /// bare baseline, which measures what the layer costs. Panic recovery
+    /// stays: it is a layer of its own.
     pub fn without_telemetry(mut self) -> GrpcServer {
         self.telemetry = false;
         self
@@ -173,7 +187,7 @@ impl GrpcServer {
         let health = health::serve_until_draining(&self.service_names, &shutdown).await;
         let mut routes = std::mem::take(&mut self.routes);
         routes.add_service(MessageLimit::new(health, self.limits.max_request_bytes));
-        if !self.descriptor_sets.is_empty() {
+        if self.reflection && !self.descriptor_sets.is_empty() {
             // v1 and v1alpha: grpcurl and older tools still ask for the latter.
             let reflection = || {
                 self.descriptor_sets.iter().fold(
@@ -211,32 +225,30 @@ impl GrpcServer {
                 tracing::warn!(
                     service,
                     "no descriptor set describes this service, so its calls are recorded as \
-                     rpc.method=_OTHER; pass its FILE_DESCRIPTOR_SET to GrpcServer::reflection"
+                     rpc.method=_OTHER; pass its FILE_DESCRIPTOR_SET to GrpcServer::descriptor_set"
                 );
             }
-            Some(GrpcServerLayer::new(methods)?.request_timeout(self.args.grpc_request_timeout))
+            GrpcServerLayer::new(methods)?.request_timeout(self.args.grpc_request_timeout)
         } else {
-            None
+            GrpcServerLayer::disabled()
         };
         let incoming = lifecycle::incoming(listener);
         let stopping = {
             let shutdown = shutdown.clone();
             async move { shutdown.stopping().await }
         };
-        if let Some(telemetry) = telemetry {
-            // Traces, RED metrics, error logs and panic recovery for every
-            // call; health and reflection pass through untouched.
-            let server = builder
-                .layer(telemetry)
-                .add_routes(routes)
-                .serve_with_incoming_shutdown(incoming, stopping);
-            serve_until_drained(server, &shutdown).await?;
-        } else {
-            let server = builder
-                .add_routes(routes)
-                .serve_with_incoming_shutdown(incoming, stopping);
-            serve_until_drained(server, &shutdown).await?;
-        }
+        // Around every call, outermost first: traces, RED metrics and error
+        // logs (health and reflection pass through untouched), so that a
+        // panic's log line carries the trace id; then panic recovery, so a
+        // panic reaches telemetry as an ordinary INTERNAL answer.
+        let layers = tower::ServiceBuilder::new()
+            .layer(telemetry)
+            .layer(panic::layer());
+        let server = builder
+            .layer(layers)
+            .add_routes(routes)
+            .serve_with_incoming_shutdown(incoming, stopping);
+        serve_until_drained(server, &shutdown).await?;
         Ok(())
     }
 }

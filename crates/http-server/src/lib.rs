@@ -1,8 +1,10 @@
 //! The HTTP server kit: the hardened hyper server that every public web
 //! server and every admin port runs on, and [`WebServer`], which adds what a
-//! public web service needs (telemetry, security headers, a 404 page).
+//! public web service needs (telemetry, panic recovery, security headers, a
+//! 404 page).
 
 mod hardened;
+mod panic;
 mod web;
 
 pub use hardened::{HttpLimits, serve_router};

@@ -1,6 +1,6 @@
 //! The web server kit: a service hands over its `Router` and gets the
-//! hardened server, the telemetry layer, the browser security headers and a
-//! 404 page, by default.
+//! hardened server, the telemetry layer, panic recovery, the browser
+//! security headers and a 404 page, by default.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -81,7 +81,8 @@ impl WebServer {
     }
 
     /// Serves without traces, RED metrics or `traceresponse`: for the
-    /// benchmarks' bare baseline, which measures what the layer costs.
+    /// benchmarks' bare baseline, which measures what the layer costs. Panic
+    /// recovery stays: it is a layer of its own.
     pub fn without_telemetry(mut self) -> WebServer {
         self.telemetry = false;
         self
@@ -92,15 +93,20 @@ impl WebServer {
     /// telemetry is on and has not started.
     pub fn into_router(self) -> Result<Router, telemetry::NotStarted> {
         // For every route and the fallback, outermost first: the browser
-        // security headers, then traces, RED metrics by route,
-        // `traceresponse` and panic recovery (so a panic's 500 gets the
-        // headers too). One `layer` call: axum wraps each route once per
-        // call, and pays for each wrapper on every request.
+        // security headers (so a panic's 500 gets them too); then traces, RED
+        // metrics by route and `traceresponse` (so a panic's log line carries
+        // the trace id); then panic recovery. One `layer` call: axum wraps
+        // each route once per call, and pays for each wrapper on every
+        // request.
         Ok(if self.telemetry {
-            self.router
-                .layer((security_headers(), HttpServerLayer::new()?))
+            self.router.layer((
+                security_headers(),
+                HttpServerLayer::new()?,
+                crate::panic::layer(),
+            ))
         } else {
-            self.router.layer(security_headers())
+            self.router
+                .layer((security_headers(), crate::panic::layer()))
         })
     }
 

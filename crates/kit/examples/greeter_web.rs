@@ -85,9 +85,9 @@ async fn index(State(state): State<AppState>) -> String {
         .await;
     match answer {
         Ok(reply) => reply.message,
-        // A soft dependency: the client's telemetry has already recorded the
-        // failure (its span, metric and log line, with this request's trace
-        // id), so the page degrades instead of failing.
+        // A soft dependency: the kit's client has already recorded the
+        // failure (its span and metric, and one log line from `call`, with
+        // this request's trace id), so the page degrades instead of failing.
         Err(_status) => "Hello!".to_owned(),
     }
 }

@@ -44,7 +44,7 @@ impl HelloService for Hello {
 pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> Result<(), Error> {
     GrpcServer::new(&config.grpc)
         .add_service(HelloServiceServer::new(Hello))
-        .reflection(proto::hello::FILE_DESCRIPTOR_SET)
+        .descriptor_set(proto::hello::FILE_DESCRIPTOR_SET)
         .serve(listener, shutdown)
         .await
 }

@@ -60,18 +60,14 @@ pub async fn index(State(state): State<AppState>) -> Response {
     let books = match answer {
         Ok(response) => Some(response.recommendations),
         Err(status) => {
-            // A soft dependency: count it, log it (inside the page's span, so
-            // with its trace id), and render the page without it.
+            // A soft dependency: count the fallback and render the page
+            // without it. The client has logged the failed call once, in the
+            // page's span.
             metrics::counter!(
                 "marketplace_recommendations_fallback_total",
                 "rpc_response_status_code" => kit::telemetry::code_name(status.code()),
             )
             .increment(1);
-            tracing::warn!(
-                rpc.grpc.status_code = ?status.code(),
-                error = status.message(),
-                "recommendations unavailable; rendering the page without them"
-            );
             None
         }
     };

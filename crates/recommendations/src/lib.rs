@@ -48,7 +48,7 @@ pub fn grpc_server(config: &Config) -> GrpcServer {
             LegacyApi::server(recommender.clone()).max_encoding_message_size(MAX_RESPONSE_BYTES),
         )
         .add_service(V1Api::server(recommender).max_encoding_message_size(MAX_RESPONSE_BYTES))
-        .reflection(proto::FILE_DESCRIPTOR_SET)
+        .descriptor_set(proto::FILE_DESCRIPTOR_SET)
 }
 
 /// Serves until `shutdown` has run its course (see [`GrpcServer::serve`]).

@@ -1,15 +1,13 @@
 //! The span of one call, built directly on the OpenTelemetry API rather than
-//! through `tracing`: no subscriber registry entry, no work on every poll
-//! beyond making it the current context, and for an unsampled call nothing
-//! but a trace id. The request's future carries it as the current
-//! OpenTelemetry context; that is where log lines, outgoing calls and
-//! handlers' own `#[instrument]` spans find it.
+//! through `tracing` (ARCHITECTURE.md says why). The request's future
+//! carries it as the current OpenTelemetry context; that is where log
+//! lines, outgoing calls and handlers' own `#[instrument]` spans find it.
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use opentelemetry::trace::{
-    Span as _, SpanContext, SpanKind, TraceContextExt as _, Tracer as _, TracerProvider as _,
+    SpanContext, SpanKind, TraceContextExt as _, Tracer as _, TracerProvider as _,
 };
 use opentelemetry::{Context, InstrumentationScope, KeyValue, global};
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
@@ -56,31 +54,19 @@ impl CallTracer {
     }
 
     /// Starts a span under `parent` and returns the context that holds it.
-    ///
-    /// The sampler decides on the parent and the trace id alone, as every
-    /// standard `OTEL_TRACES_SAMPLER` sampler does; so `describe` (the span's
-    /// name and attributes) runs only for a span that is recorded. An
-    /// unsampled span is kept as its ids alone: they are all its children
-    /// and the `traceparent` of outgoing calls need.
     pub(crate) fn start(
         &self,
         kind: SpanKind,
         parent: &Context,
-        describe: impl FnOnce() -> (Cow<'static, str>, Vec<KeyValue>),
+        name: impl Into<Cow<'static, str>>,
+        attributes: Vec<KeyValue>,
     ) -> Context {
-        let tracer = &self.0;
-        let mut span = tracer
-            .span_builder("")
+        let span = self
+            .0
+            .span_builder(name)
             .with_kind(kind)
-            .start_with_context(tracer, parent);
-        if !span.is_recording() {
-            // Ending a span that records nothing does nothing; its context
-            // carries the ids on.
-            return parent.with_remote_span_context(span.span_context().clone());
-        }
-        let (name, attributes) = describe();
-        span.update_name(name);
-        span.set_attributes(attributes);
+            .with_attributes(attributes)
+            .start_with_context(&self.0, parent);
         parent.with_span(span)
     }
 }

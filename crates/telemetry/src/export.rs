@@ -1,5 +1,5 @@
 //! OTLP export of traces and logs: when it is on, how the SDK providers are
-//! built, and the counting of what the exporter delivers or drops.
+//! built, and the counting of what the exporters deliver or fail to.
 //!
 //! Export is on when an OTLP endpoint is configured and `OTEL_SDK_DISABLED`
 //! is not `true`. Everything else (protocol, sampler, batch sizes, queue
@@ -11,13 +11,17 @@
 
 use std::time::Duration;
 
+use opentelemetry::metrics::BoundCounter;
+use opentelemetry::{KeyValue, global};
 use opentelemetry_otlp::{ExporterBuildError, LogExporter, SpanExporter};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogBatch, SdkLoggerProvider};
 use opentelemetry_sdk::trace::{SpanData, TracerProviderBuilder};
 
-use crate::prometheus::names;
+use opentelemetry_semantic_conventions::attribute::{
+    ERROR_TYPE, OTEL_COMPONENT_NAME, OTEL_COMPONENT_TYPE,
+};
 
 /// Which signals go out over OTLP, read from the standard variables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,72 +57,104 @@ impl ExportPlan {
 pub(crate) fn with_otlp_spans(
     builder: TracerProviderBuilder,
 ) -> Result<TracerProviderBuilder, ExporterBuildError> {
-    Ok(builder.with_batch_exporter(CountingSpanExporter(SpanExporter::builder().build()?)))
+    let exporter = Counted {
+        inner: SpanExporter::builder().build()?,
+        exported: Exported::new("span", "otlp_grpc_span_exporter"),
+    };
+    Ok(builder.with_batch_exporter(exporter))
 }
 
 /// The logger provider behind the tracing-to-OTLP log bridge.
 pub(crate) fn logger_provider(resource: Resource) -> Result<SdkLoggerProvider, ExporterBuildError> {
+    let exporter = Counted {
+        inner: LogExporter::builder().build()?,
+        exported: Exported::new("log", "otlp_grpc_log_exporter"),
+    };
     Ok(SdkLoggerProvider::builder()
         .with_resource(resource)
-        .with_batch_exporter(CountingLogExporter(LogExporter::builder().build()?))
+        .with_batch_exporter(exporter)
         .build())
 }
 
-/// Counts exported and failed items under the OpenTelemetry SDK self-metric
-/// names, so dropped telemetry is visible on `/metrics`.
-fn count(metric: &'static str, items: usize, result: &OTelSdkResult) {
-    let items = items as u64;
-    match result {
-        Ok(()) => metrics::counter!(metric).increment(items),
-        Err(_) => metrics::counter!(metric, "error_type" => "export_failed").increment(items),
+/// The semconv SDK self-metric `otel.sdk.exporter.{span,log}.exported` of
+/// one exporter: items it delivered, and with `error.type` those it failed
+/// to. It is recorded on the global meter provider beside the SDK's own
+/// counts (`sdk_metrics`), and reaches `/metrics` with them.
+#[derive(Debug)]
+struct Exported {
+    delivered: BoundCounter<u64>,
+    failed: BoundCounter<u64>,
+}
+
+impl Exported {
+    fn new(signal: &str, component_type: &'static str) -> Exported {
+        let counter = global::meter("otel.sdk")
+            .u64_counter(format!("otel.sdk.exporter.{signal}.exported"))
+            .build();
+        let component = [
+            KeyValue::new(OTEL_COMPONENT_TYPE, component_type),
+            KeyValue::new(OTEL_COMPONENT_NAME, format!("{component_type}/0")),
+        ];
+        let mut failed = component.to_vec();
+        failed.push(KeyValue::new(ERROR_TYPE, "export_failed"));
+        Exported {
+            delivered: counter.bind(&component),
+            failed: counter.bind(&failed),
+        }
+    }
+
+    fn count(&self, items: usize, result: &OTelSdkResult) {
+        match result {
+            Ok(()) => self.delivered.add(items as u64),
+            Err(_) => self.failed.add(items as u64),
+        }
     }
 }
 
+/// An exporter, counted.
 #[derive(Debug)]
-struct CountingSpanExporter<E>(E);
+struct Counted<E> {
+    inner: E,
+    exported: Exported,
+}
 
 impl<E: opentelemetry_sdk::trace::SpanExporter> opentelemetry_sdk::trace::SpanExporter
-    for CountingSpanExporter<E>
+    for Counted<E>
 {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let items = batch.len();
-        let result = self.0.export(batch).await;
-        count(names::SPANS_EXPORTED, items, &result);
+        let result = self.inner.export(batch).await;
+        self.exported.count(items, &result);
         result
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.0.shutdown_with_timeout(timeout)
+        self.inner.shutdown_with_timeout(timeout)
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.0.force_flush()
+        self.inner.force_flush()
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        self.0.set_resource(resource);
+        self.inner.set_resource(resource);
     }
 }
 
-#[derive(Debug)]
-struct CountingLogExporter<E>(E);
-
-impl<E: opentelemetry_sdk::logs::LogExporter> opentelemetry_sdk::logs::LogExporter
-    for CountingLogExporter<E>
-{
+impl<E: opentelemetry_sdk::logs::LogExporter> opentelemetry_sdk::logs::LogExporter for Counted<E> {
     async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
         let items = batch.iter().count();
-        let result = self.0.export(batch).await;
-        count(names::LOGS_EXPORTED, items, &result);
+        let result = self.inner.export(batch).await;
+        self.exported.count(items, &result);
         result
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.0.shutdown_with_timeout(timeout)
+        self.inner.shutdown_with_timeout(timeout)
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        self.0.set_resource(resource);
+        self.inner.set_resource(resource);
     }
 }
 

@@ -1,16 +1,14 @@
 //! What the gRPC server and client layers share: status classification,
-//! the methods a layer knows, and the [`Recorder`] of one call, whose
-//! outcome arrives in the trailers of the response body, so the body
-//! ([`ObservedBody`]) finishes the call.
+//! the methods a layer knows, the [`Recorder`] of one call, and the one log
+//! line of a failed call. A call's outcome arrives in the trailers of the
+//! response body, so the body ([`crate::ObservedBody`]) finishes the call.
 
 use std::borrow::Cow;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body::{Body, Frame, SizeHint};
+use metrics::Label;
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _};
 use opentelemetry::{Context as OtelContext, KeyValue};
 use opentelemetry_semantic_conventions::attribute::{
@@ -21,7 +19,7 @@ use tonic::Code;
 
 use crate::call::{Call, Recorder};
 use crate::call_span::CallTracer;
-use crate::instruments::{Cache, Histograms, prometheus_label};
+use crate::prometheus::labels;
 
 /// The label value for anything outside the known set: unknown methods and
 /// routes share it, so no client can mint new series.
@@ -117,28 +115,6 @@ impl Side {
     }
 }
 
-/// What every call of one gRPC method shares: its fully-qualified name
-/// (`rpc.method`, `package.Service/Method`, also the span name), and a
-/// histogram handle per status code, registered on first use.
-pub(crate) struct Method {
-    /// `_OTHER` for a method the layer does not know.
-    name: Arc<str>,
-    histograms: Histograms<17>,
-}
-
-impl Method {
-    fn new(name: &str) -> Method {
-        Method {
-            name: name.into(),
-            histograms: Histograms::default(),
-        }
-    }
-
-    fn is_other(&self) -> bool {
-        &*self.name == OTHER
-    }
-}
-
 /// Where a client's calls go: `server.address` and `server.port`.
 #[derive(Debug, Clone)]
 pub(crate) struct Upstream {
@@ -146,29 +122,20 @@ pub(crate) struct Upstream {
     pub(crate) port: u16,
 }
 
-/// The methods one layer knows, for one side of the call, and the tracer
-/// its spans come from.
+/// What one layer records its calls with: the side of the call, the tracer
+/// its spans come from, and what names a call.
 ///
 /// A server knows the methods it serves from the start, so a call is named
 /// when its span starts, and a call to anything else is `_OTHER`, which no
-/// client can use to mint new series. A client learns its methods as it
-/// calls them: they come from its own code.
+/// client can use to mint new series. A client's methods come from its own
+/// code, so each call is named by its path.
+#[derive(Debug)]
 pub(crate) struct Methods {
     side: Side,
     tracer: CallTracer,
-    cache: Cache<Method>,
-    other: Arc<Method>,
+    /// The methods a server serves, by full name; `None` on a client.
+    served: Option<HashSet<Arc<str>>>,
     upstream: Option<Upstream>,
-}
-
-impl std::fmt::Debug for Methods {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Methods")
-            .field("side", &self.side)
-            .field("cache", &self.cache)
-            .field("upstream", &self.upstream)
-            .finish()
-    }
 }
 
 impl Methods {
@@ -178,64 +145,36 @@ impl Methods {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let methods = Methods::new(Side::Server, tracer, None);
-        for name in served {
-            let name = name.as_ref();
-            methods.cache.insert(name, Arc::new(Method::new(name)));
-        }
-        methods
-    }
-
-    /// The methods a client calls on `upstream`, learnt as it calls them.
-    pub(crate) fn called(tracer: CallTracer, upstream: Upstream) -> Methods {
-        Methods::new(Side::Client, tracer, Some(upstream))
-    }
-
-    fn new(side: Side, tracer: CallTracer, upstream: Option<Upstream>) -> Methods {
         Methods {
-            side,
+            side: Side::Server,
             tracer,
-            cache: Cache::default(),
-            other: Arc::new(Method::new(OTHER)),
-            upstream,
+            served: Some(
+                served
+                    .into_iter()
+                    .map(|name| name.as_ref().into())
+                    .collect(),
+            ),
+            upstream: None,
         }
     }
 
-    /// The entry of the method `path` names.
-    fn lookup(&self, path: &str) -> Arc<Method> {
-        let name = method_name(path);
-        if let Some(method) = name.and_then(|name| self.cache.get(name)) {
-            return method;
-        }
-        match (self.side, name) {
-            (Side::Client, Some(name)) => {
-                let method = Arc::new(Method::new(name));
-                self.cache.insert(name, method.clone());
-                method
-            }
-            _ => self.other.clone(),
+    /// The methods a client calls on `upstream`.
+    pub(crate) fn called(tracer: CallTracer, upstream: Upstream) -> Methods {
+        Methods {
+            side: Side::Client,
+            tracer,
+            served: None,
+            upstream: Some(upstream),
         }
     }
 
-    /// The histogram of `method` for one status code.
-    fn register(&self, method: &Method, code: &'static str) -> metrics::Histogram {
-        let mut labels = vec![
-            (prometheus_label(RPC_SYSTEM_NAME), SYSTEM.to_owned()),
-            (prometheus_label(RPC_METHOD), method.name.to_string()),
-            (prometheus_label(RPC_RESPONSE_STATUS_CODE), code.to_owned()),
-        ];
-        if let Some(upstream) = &self.upstream {
-            labels.push((
-                prometheus_label(SERVER_ADDRESS),
-                upstream.address.to_string(),
-            ));
-            labels.push((prometheus_label(SERVER_PORT), upstream.port.to_string()));
+    /// The `rpc.method` of a call to `path`, if this layer knows it.
+    fn lookup(&self, path: &str) -> Option<Arc<str>> {
+        let name = method_name(path)?;
+        match &self.served {
+            Some(served) => served.get(name).cloned(),
+            None => Some(name.into()),
         }
-        let labels: Vec<metrics::Label> = labels
-            .into_iter()
-            .map(|(key, value)| metrics::Label::new(key, value))
-            .collect();
-        metrics::histogram!(self.side.metric(), labels)
     }
 }
 
@@ -248,7 +187,7 @@ pub(crate) type Outcome = (Code, Cow<'static, str>);
 /// The gRPC status in `headers` (the trailers, or the headers of a
 /// trailers-only answer), if they carry one. OK, by far the most common, is
 /// read without tonic's full parse of the message, details and metadata.
-fn status_in(headers: &http::HeaderMap) -> Option<Outcome> {
+pub(crate) fn status_in(headers: &http::HeaderMap) -> Option<Outcome> {
     // Most calls pass here twice: first with the response headers, which
     // carry no status, then with the trailers.
     let status = headers.get(GRPC_STATUS)?;
@@ -266,53 +205,142 @@ fn status_in(headers: &http::HeaderMap) -> Option<Outcome> {
 /// doing.
 const DEADLINE_SLACK: Duration = Duration::from_millis(10);
 
+/// Marks a client call as one attempt of a call that its caller retries,
+/// as `grpc_client::Client::call` does: the client layer then logs a failed
+/// attempt at DEBUG only (its span and metric sample still record it), and
+/// the caller logs the call's outcome once, after its last attempt, with
+/// [`RetriedCall::log_failure`]. Put a clone in every attempt's request
+/// extensions.
+#[derive(Debug, Clone, Default)]
+pub struct RetriedCall(Arc<OnceLock<Named>>);
+
+/// What the layer tells a [`RetriedCall`] about its attempts.
+#[derive(Debug)]
+struct Named {
+    method: Arc<str>,
+    upstream: Option<Upstream>,
+}
+
+impl RetriedCall {
+    /// Logs the call's failure once: ERROR for a server fault, WARN for the
+    /// rest, with the method and upstream its attempts were recorded under.
+    /// Call it inside the caller's span, so the line carries its trace id.
+    pub fn log_failure(&self, status: &tonic::Status, attempts: u32) {
+        let named = self.0.get();
+        let method = named.map_or(OTHER, |named| &*named.method);
+        let upstream = named.and_then(|named| named.upstream.as_ref());
+        log_failure(
+            Side::Client,
+            method,
+            upstream,
+            status.code(),
+            status.message(),
+            Some(attempts),
+            false,
+        );
+    }
+}
+
+/// Logs one failed call, with semconv keys: ERROR for a server fault, WARN
+/// for the rest, or DEBUG for an attempt its caller will log. `rpc.side`
+/// (which end logged it) and `error.message` are this project's own fields;
+/// semconv has retired `error.message`.
+fn log_failure(
+    side: Side,
+    method: &str,
+    upstream: Option<&Upstream>,
+    code: Code,
+    message: &str,
+    attempts: Option<u32>,
+    attempt_of_retried_call: bool,
+) {
+    macro_rules! log {
+        ($level:expr, $what:literal) => {
+            tracing::event!(
+                $level,
+                rpc.side = side.label(),
+                { RPC_METHOD } = method,
+                { RPC_RESPONSE_STATUS_CODE } = code_name(code),
+                { SERVER_ADDRESS } = upstream.map(|upstream| &*upstream.address),
+                { SERVER_PORT } = upstream.map(|upstream| upstream.port),
+                error.message = message,
+                attempts,
+                $what
+            )
+        };
+    }
+    if attempt_of_retried_call {
+        log!(tracing::Level::DEBUG, "gRPC attempt failed");
+    } else if is_server_fault(code) {
+        log!(tracing::Level::ERROR, "gRPC call failed");
+    } else {
+        log!(tracing::Level::WARN, "gRPC call failed");
+    }
+}
+
 /// The [`Recorder`] of one gRPC call.
 pub(crate) struct GrpcCall {
     methods: Arc<Methods>,
-    method: Arc<Method>,
+    /// `rpc.method`: `_OTHER` for a method the layer does not know.
+    method: Arc<str>,
     /// The call's deadline, measured from its start, if it has one.
     deadline: Option<Duration>,
+    /// Whether the call is one attempt of a [`RetriedCall`].
+    retried: bool,
 }
 
 impl GrpcCall {
     /// Starts the span and the clock of a call to `path` under `parent`.
     /// Its deadline is the `grpc-timeout` in `headers`, capped by `limit`
     /// (a server's own longest call).
-    pub(crate) fn start(
+    pub(crate) fn start<B>(
         methods: &Arc<Methods>,
-        path: &str,
-        headers: &http::HeaderMap,
+        request: &http::Request<B>,
         limit: Option<Duration>,
         parent: &OtelContext,
     ) -> Call<GrpcCall> {
-        let method = methods.lookup(path);
-        let cx = methods.tracer.start(methods.side.span_kind(), parent, || {
-            let mut attributes = Vec::with_capacity(4);
-            attributes.push(KeyValue::new(RPC_SYSTEM_NAME, SYSTEM));
-            attributes.push(KeyValue::new(RPC_METHOD, method.name.clone()));
-            // Per the RPC conventions, a method the layer does not know is
-            // `_OTHER`, named by the system, with what was asked for beside.
-            let name = if method.is_other() {
+        let path = request.uri().path();
+        let known = methods.lookup(path);
+        let method = known.clone().unwrap_or_else(|| OTHER.into());
+        let mut attributes = vec![
+            KeyValue::new(RPC_SYSTEM_NAME, SYSTEM),
+            KeyValue::new(RPC_METHOD, method.clone()),
+        ];
+        // Per the RPC conventions, a method the layer does not know is
+        // `_OTHER`, in a span named for the system, with what was asked for
+        // beside it.
+        let name: Cow<'static, str> = match known {
+            Some(name) => name.to_string().into(),
+            None => {
                 let original = path.strip_prefix('/').unwrap_or(path).to_owned();
                 attributes.push(KeyValue::new(RPC_METHOD_ORIGINAL, original));
                 SYSTEM.into()
-            } else {
-                method.name.to_string().into()
-            };
-            if let Some(upstream) = &methods.upstream {
-                attributes.push(KeyValue::new(SERVER_ADDRESS, upstream.address.clone()));
-                attributes.push(KeyValue::new(SERVER_PORT, i64::from(upstream.port)));
             }
-            (name, attributes)
-        });
-        let requested = headers
+        };
+        if let Some(upstream) = &methods.upstream {
+            attributes.push(KeyValue::new(SERVER_ADDRESS, upstream.address.clone()));
+            attributes.push(KeyValue::new(SERVER_PORT, i64::from(upstream.port)));
+        }
+        let cx = methods
+            .tracer
+            .start(methods.side.span_kind(), parent, name, attributes);
+
+        let retried = request.extensions().get::<RetriedCall>();
+        if let Some(retried) = retried {
+            let _ = retried.0.set(Named {
+                method: method.clone(),
+                upstream: methods.upstream.clone(),
+            });
+        }
+        let requested = request
+            .headers()
             .get(GRPC_TIMEOUT)
             .and_then(|value| parse_grpc_timeout(value.as_bytes()));
-        let deadline = requested.into_iter().chain(limit).min();
         let recorder = GrpcCall {
             methods: methods.clone(),
             method,
-            deadline,
+            deadline: requested.into_iter().chain(limit).min(),
+            retried: retried.is_some(),
         };
         Call::start(recorder, cx)
     }
@@ -338,43 +366,36 @@ impl Recorder for GrpcCall {
 
     fn record(&self, (code, message): Outcome, elapsed: Duration, cx: &OtelContext) {
         let side = self.methods.side;
-        let name = code_name(code);
-        self.method
-            .histograms
-            .get(code as usize, || self.methods.register(&self.method, name))
-            .record(elapsed.as_secs_f64());
+        let upstream = self.methods.upstream.as_ref();
+        let mut labels = vec![
+            Label::new(labels::RPC_SYSTEM_NAME, SYSTEM),
+            Label::new(labels::RPC_METHOD, self.method.clone()),
+            Label::new(labels::RPC_RESPONSE_STATUS_CODE, code_name(code)),
+        ];
+        if let Some(upstream) = upstream {
+            labels.push(Label::new(labels::SERVER_ADDRESS, upstream.address.clone()));
+            labels.push(Label::new(labels::SERVER_PORT, upstream.port.to_string()));
+        }
+        metrics::histogram!(side.metric(), labels).record(elapsed.as_secs_f64());
 
         let span = cx.span();
-        if span.is_recording() {
-            span.set_attribute(KeyValue::new(RPC_RESPONSE_STATUS_CODE, name));
-            // A client span is an error for any non-OK code; a server span
-            // only for server faults.
-            if code != Code::Ok && (side == Side::Client || is_server_fault(code)) {
-                span.set_status(Status::error(message.clone()));
-            }
+        span.set_attribute(KeyValue::new(RPC_RESPONSE_STATUS_CODE, code_name(code)));
+        // A client span is an error for any non-OK code; a server span only
+        // for server faults.
+        if code != Code::Ok && (side == Side::Client || is_server_fault(code)) {
+            span.set_status(Status::error(message.clone()));
         }
         if code != Code::Ok {
-            // `rpc.side` (which end logged it) and `error.message` are this
-            // project's own fields; semconv has retired `error.message`.
             let _current = cx.clone().attach();
-            let method = &*self.method.name;
-            if is_server_fault(code) {
-                tracing::error!(
-                    rpc.side = side.label(),
-                    { RPC_METHOD } = method,
-                    { RPC_RESPONSE_STATUS_CODE } = name,
-                    error.message = &*message,
-                    "gRPC call failed"
-                );
-            } else {
-                tracing::warn!(
-                    rpc.side = side.label(),
-                    { RPC_METHOD } = method,
-                    { RPC_RESPONSE_STATUS_CODE } = name,
-                    error.message = &*message,
-                    "gRPC call failed"
-                );
-            }
+            log_failure(
+                side,
+                &self.method,
+                upstream,
+                code,
+                &message,
+                None,
+                self.retried,
+            );
         }
     }
 }
@@ -410,69 +431,6 @@ fn parse_grpc_timeout(value: &[u8]) -> Option<Duration> {
         b'n' => Duration::from_nanos(amount),
         _ => return None,
     })
-}
-
-pin_project_lite::pin_project! {
-    /// A response body that finishes its call when the trailers (or the end
-    /// of the stream) arrive. Dropped early, its call is recorded as
-    /// abandoned.
-    pub struct ObservedBody<B> {
-        #[pin]
-        inner: B,
-        call: Option<Call<GrpcCall>>,
-    }
-}
-
-impl<B> ObservedBody<B> {
-    pub(crate) fn new(inner: B, call: Option<Call<GrpcCall>>) -> ObservedBody<B> {
-        ObservedBody { inner, call }
-    }
-}
-
-impl<B> Body for ObservedBody<B>
-where
-    B: Body<Data = Bytes>,
-    B::Error: std::fmt::Display,
-{
-    type Data = Bytes;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        let this = self.project();
-        let polled = this.inner.poll_frame(cx);
-        let outcome = match &polled {
-            Poll::Ready(Some(Ok(frame))) => match frame.trailers_ref() {
-                Some(trailers) => Some(
-                    status_in(trailers)
-                        .unwrap_or((Code::Unknown, Cow::Borrowed("trailers without grpc-status"))),
-                ),
-                None => None,
-            },
-            Poll::Ready(Some(Err(error))) => Some((Code::Unknown, error.to_string().into())),
-            Poll::Ready(None) => Some((
-                Code::Unknown,
-                Cow::Borrowed("stream ended without grpc-status"),
-            )),
-            Poll::Pending => None,
-        };
-        if let Some(outcome) = outcome
-            && let Some(call) = this.call.take()
-        {
-            call.finish(outcome);
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,8 @@ use tower::{Layer, Service};
 
 use crate::call::Call;
 use crate::call_span::{CallTracer, NotStarted};
-use crate::grpc_call::{GrpcCall, Methods, ObservedBody, Upstream};
+use crate::grpc_body::ObservedBody;
+use crate::grpc_call::{GrpcCall, Methods, Upstream};
 use crate::propagation;
 
 /// Wraps a client channel:
@@ -84,13 +85,7 @@ where
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
         let call = self.methods.as_ref().map(|methods| {
-            let call = GrpcCall::start(
-                methods,
-                request.uri().path(),
-                request.headers(),
-                None,
-                &OtelContext::current(),
-            );
+            let call = GrpcCall::start(methods, &request, None, &OtelContext::current());
             propagation::inject(call.context(), request.headers_mut());
             call
         });

@@ -1,9 +1,10 @@
 //! The gRPC server layer, the tutorial's server interceptor: per call it
 //! continues the caller's trace, opens a SERVER span with semconv attributes,
-//! records `rpc_server_call_duration_seconds`, logs non-OK answers once, and
-//! turns a handler panic into INTERNAL while the process keeps serving. A
-//! call cut off by its deadline or cancelled by the client is recorded too,
-//! as DEADLINE_EXCEEDED or CANCELLED.
+//! records `rpc_server_call_duration_seconds`, and logs non-OK answers once.
+//! A call cut off by its deadline or cancelled by the client is recorded
+//! too, as DEADLINE_EXCEEDED or CANCELLED. Panic recovery is a layer of its
+//! own, below this one (the kit's servers add it), so a panic arrives here
+//! as an ordinary INTERNAL answer.
 //!
 //! Health checks and reflection pass straight through: probes every few
 //! seconds would drown the RED metrics and traces in noise.
@@ -18,8 +19,8 @@ use tower::{Layer, Service};
 
 use crate::call::Call;
 use crate::call_span::{CallTracer, NotStarted};
-use crate::grpc_call::{GrpcCall, Methods, ObservedBody};
-use crate::panic::{Guarded, grpc_panic_response};
+use crate::grpc_body::ObservedBody;
+use crate::grpc_call::{GrpcCall, Methods};
 use crate::propagation;
 
 /// Paths that are never traced or measured.
@@ -27,12 +28,15 @@ fn is_probe(path: &str) -> bool {
     path.starts_with("/grpc.health.v1.Health/") || path.starts_with("/grpc.reflection.")
 }
 
-/// Wraps a gRPC server (tonic `Server::builder().layer(...)`) in telemetry
-/// and panic recovery. The span is outermost so that everything inside it,
-/// including the panic's log line, carries the trace id.
+/// Wraps a gRPC server (tonic `Server::builder().layer(...)`) in telemetry.
+/// Put it outermost, so that everything inside its span, a panic's log line
+/// included, carries the trace id.
+///
+/// [`GrpcServerLayer::disabled`] records nothing and passes calls through,
+/// for a server whose type must not change when telemetry is left out.
 #[derive(Debug, Clone)]
 pub struct GrpcServerLayer {
-    methods: Arc<Methods>,
+    methods: Option<Arc<Methods>>,
     request_timeout: Option<Duration>,
 }
 
@@ -47,9 +51,17 @@ impl GrpcServerLayer {
         S: AsRef<str>,
     {
         Ok(GrpcServerLayer {
-            methods: Arc::new(Methods::served(CallTracer::installed()?, methods)),
+            methods: Some(Arc::new(Methods::served(CallTracer::installed()?, methods))),
             request_timeout: None,
         })
+    }
+
+    /// A layer that records nothing: no span, no metric, no log line.
+    pub fn disabled() -> GrpcServerLayer {
+        GrpcServerLayer {
+            methods: None,
+            request_timeout: None,
+        }
     }
 
     /// The server's own limit on a call's time (tonic's `Server::timeout`),
@@ -77,14 +89,13 @@ impl<S> Layer<S> for GrpcServerLayer {
 #[derive(Debug, Clone)]
 pub struct GrpcServerService<S> {
     inner: S,
-    methods: Arc<Methods>,
+    methods: Option<Arc<Methods>>,
     request_timeout: Option<Duration>,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for GrpcServerService<S>
 where
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
-    ResBody: Default,
 {
     type Response = http::Response<ObservedBody<ResBody>>;
     type Error = S::Error;
@@ -95,20 +106,17 @@ where
     }
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        let path = request.uri().path();
-        let call = (!is_probe(path)).then(|| {
-            let headers = request.headers();
-            GrpcCall::start(
-                &self.methods,
-                path,
-                headers,
-                self.request_timeout,
-                &propagation::extract(headers),
-            )
-        });
+        let call = self
+            .methods
+            .as_ref()
+            .filter(|_| !is_probe(request.uri().path()))
+            .map(|methods| {
+                let parent = propagation::extract(request.headers());
+                GrpcCall::start(methods, &request, self.request_timeout, &parent)
+            });
         let inner = {
             let _current = call.as_ref().map(Call::attach);
-            Guarded::call(|| self.inner.call(request))
+            self.inner.call(request)
         };
         GrpcServerFuture { inner, call }
     }
@@ -116,12 +124,11 @@ where
 
 pin_project_lite::pin_project! {
     /// The response future of [`GrpcServerService`]: runs the call with its
-    /// span as the current context, and answers a panic with INTERNAL.
-    /// Dropped before the answer (a deadline, a client's reset), it records
-    /// the call as abandoned.
+    /// span as the current context. Dropped before the answer (a deadline, a
+    /// client's reset), it records the call as abandoned.
     pub struct GrpcServerFuture<F> {
         #[pin]
-        inner: Guarded<F>,
+        inner: F,
         call: Option<Call<GrpcCall>>,
     }
 }
@@ -129,7 +136,6 @@ pin_project_lite::pin_project! {
 impl<F, ResBody, E> Future for GrpcServerFuture<F>
 where
     F: Future<Output = Result<http::Response<ResBody>, E>>,
-    ResBody: Default,
 {
     type Output = Result<http::Response<ObservedBody<ResBody>>, E>;
 
@@ -137,10 +143,7 @@ where
         let this = self.project();
         let response = {
             let _current = this.call.as_ref().map(Call::attach);
-            match ready!(this.inner.poll(cx)) {
-                Ok(result) => result?,
-                Err(panic) => grpc_panic_response(panic),
-            }
+            ready!(this.inner.poll(cx))?
         };
         // A trailers-only answer (every error tonic sends) carries its
         // status in the headers and has no trailers to wait for.

@@ -7,13 +7,12 @@
 mod call;
 mod call_span;
 mod export;
+mod grpc_body;
 mod grpc_call;
 mod grpc_client;
 mod grpc_server;
 mod http_server;
-mod instruments;
 mod json_log;
-mod panic;
 mod prometheus;
 mod propagation;
 mod recordable;
@@ -33,7 +32,8 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer as _};
 
 pub use crate::call_span::NotStarted;
-pub use crate::grpc_call::{ObservedBody, code_name};
+pub use crate::grpc_body::ObservedBody;
+pub use crate::grpc_call::{RetriedCall, code_name};
 pub use crate::grpc_client::{GrpcClientFuture, GrpcClientLayer, GrpcClientService};
 pub use crate::grpc_server::{GrpcServerFuture, GrpcServerLayer, GrpcServerService};
 pub use crate::http_server::{HttpServerFuture, HttpServerLayer, HttpServerService};
@@ -102,12 +102,24 @@ impl Drop for Telemetry {
 /// The trace id of the current span, if it has one: for pages that show
 /// their own trace id, and for links to the trace.
 pub fn current_trace_id() -> Option<String> {
-    let trace_id = call_span::current_span_context()?.trace_id();
-    // `hex::encode` builds its `String` a char at a time, and `TraceId`'s
-    // `Display` goes through the formatter: each cost two to three times this.
-    let mut hex = [0; 32];
-    hex::encode_to_slice(trace_id.to_bytes(), &mut hex).ok()?;
-    String::from_utf8(hex.to_vec()).ok()
+    Some(call_span::current_span_context()?.trace_id().to_string())
+}
+
+/// Logs a panic that a server's panic layer caught, as one ERROR line in the
+/// current context (so, under a traced call, with its trace id), with what
+/// the client was answered: `handler panicked; answering 500`.
+pub fn log_caught_panic(payload: &(dyn std::any::Any + Send), answer: &str) {
+    let message = if let Some(message) = payload.downcast_ref::<&str>() {
+        message
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        message.as_str()
+    } else {
+        "non-string panic payload"
+    };
+    tracing::error!(
+        panic.message = message,
+        "handler panicked; answering {answer}"
+    );
 }
 
 /// Targets whose logs and spans never go out over OTLP: the exporter's own
@@ -232,13 +244,19 @@ impl Setup {
         } = self;
         let log_filter = || EnvFilter::new(&log_filter);
         let plan = export::ExportPlan::from_env();
-        let (propagation, ignored_propagators) =
-            propagation::Propagation::parse(std::env::var("OTEL_PROPAGATORS").ok().as_deref());
+        let (propagator, ignored_propagators) =
+            propagation::parse(std::env::var("OTEL_PROPAGATORS").ok().as_deref());
+        let resource = resource::build(&service);
+        // `build_info` names the service as its telemetry does, so an
+        // `OTEL_SERVICE_NAME` renames both.
+        let service = ServiceInfo {
+            name: resource::service_name(&resource).unwrap_or(service.name),
+            ..service
+        };
         let metrics = Metrics::install(&service)?;
         // Before the providers: their batch processors take their counters
         // from it as they start.
         let meter_provider = sdk_metrics::install();
-        let resource = resource::build(&service);
         let mut tracer_provider = SdkTracerProvider::builder().with_resource(resource.clone());
         if plan.traces {
             tracer_provider = export::with_otlp_spans(tracer_provider)?;
@@ -290,7 +308,7 @@ impl Setup {
         // The layers take their tracer from this provider, and their
         // propagators from this choice.
         call_span::install_tracer_provider(&tracer_provider);
-        propagation.install();
+        propagation::install(propagator);
         for name in ignored_propagators {
             tracing::warn!(
                 propagator = name,

@@ -30,6 +30,25 @@ pub mod names {
     pub const BUILD_INFO: &str = "build_info";
 }
 
+/// Label names: OpenTelemetry attributes as the OpenTelemetry Prometheus
+/// exporters name them, with `_` for `.` (`rpc.method` is `rpc_method`).
+pub(crate) mod labels {
+    pub(crate) const RPC_SYSTEM_NAME: &str = "rpc_system_name";
+    pub(crate) const RPC_METHOD: &str = "rpc_method";
+    pub(crate) const RPC_RESPONSE_STATUS_CODE: &str = "rpc_response_status_code";
+    pub(crate) const SERVER_ADDRESS: &str = "server_address";
+    pub(crate) const SERVER_PORT: &str = "server_port";
+    pub(crate) const HTTP_REQUEST_METHOD: &str = "http_request_method";
+    pub(crate) const HTTP_ROUTE: &str = "http_route";
+    pub(crate) const HTTP_RESPONSE_STATUS_CODE: &str = "http_response_status_code";
+    pub(crate) const ERROR_TYPE: &str = "error_type";
+}
+
+/// The Prometheus label of an OpenTelemetry attribute or metric name.
+pub(crate) fn prometheus_name(otel_name: &str) -> String {
+    otel_name.replace('.', "_")
+}
+
 /// Renders the process's metrics. Cheap to clone.
 #[derive(Clone)]
 pub struct Metrics {
@@ -126,4 +145,34 @@ fn describe() {
         names::BUILD_INFO,
         "Always 1; the labels name the running build."
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry_semantic_conventions::attribute as semconv;
+
+    use super::*;
+
+    #[test]
+    fn labels_are_the_semconv_attributes_in_prometheus_form() {
+        for (label, attribute) in [
+            (labels::RPC_SYSTEM_NAME, semconv::RPC_SYSTEM_NAME),
+            (labels::RPC_METHOD, semconv::RPC_METHOD),
+            (
+                labels::RPC_RESPONSE_STATUS_CODE,
+                semconv::RPC_RESPONSE_STATUS_CODE,
+            ),
+            (labels::SERVER_ADDRESS, semconv::SERVER_ADDRESS),
+            (labels::SERVER_PORT, semconv::SERVER_PORT),
+            (labels::HTTP_REQUEST_METHOD, semconv::HTTP_REQUEST_METHOD),
+            (labels::HTTP_ROUTE, semconv::HTTP_ROUTE),
+            (
+                labels::HTTP_RESPONSE_STATUS_CODE,
+                semconv::HTTP_RESPONSE_STATUS_CODE,
+            ),
+            (labels::ERROR_TYPE, semconv::ERROR_TYPE),
+        ] {
+            assert_eq!(label, prometheus_name(attribute));
+        }
+    }
 }

@@ -31,15 +31,22 @@ impl Recordable {
 }
 
 impl<S: Subscriber> Layer<S> for Recordable {
+    /// What the registry may cache per callsite. The `tracing` bridge
+    /// records spans at INFO and above, and events at INFO and above go to
+    /// the logs or the bridge, so those are always of interest, spans only
+    /// under a sampled call (decided per span, in `enabled`). Below INFO,
+    /// only what `RUST_LOG` enables is, so a callsite it never enables (such
+    /// as `h2`'s per-frame spans and events) costs nothing at all.
     fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
-        let logged = || Layer::<S>::register_callsite(&self.logs, metadata);
-        match (metadata.is_span(), *metadata.level() <= Level::INFO) {
-            // Whether a span is made depends on the call it is under.
-            (true, true) => Interest::sometimes(),
-            (true, false) if logged().is_never() => Interest::never(),
-            (true, false) => Interest::sometimes(),
-            (false, true) => Interest::always(),
-            (false, false) => logged(),
+        let logged = if *metadata.level() <= Level::INFO {
+            Interest::always()
+        } else {
+            Layer::<S>::register_callsite(&self.logs, metadata)
+        };
+        if metadata.is_span() && !logged.is_never() {
+            Interest::sometimes()
+        } else {
+            logged
         }
     }
 

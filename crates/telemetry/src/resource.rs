@@ -16,6 +16,8 @@ use crate::ServiceInfo;
 /// `deployment.environment.name` unless `OTEL_RESOURCE_ATTRIBUTES` says.
 const DEFAULT_ENVIRONMENT: &str = "development";
 
+/// The resource of this process. Its `service.name` is also what the
+/// `build_info` metric names (see [`service_name`]).
 pub(crate) fn build(service: &ServiceInfo) -> Resource {
     let from_env = EnvResourceDetector::new().detect();
     let service_name = std::env::var("OTEL_SERVICE_NAME")
@@ -39,32 +41,15 @@ pub(crate) fn build(service: &ServiceInfo) -> Resource {
         .build()
 }
 
-/// A random UUID (version 4), unique per process start.
+/// A random UUID (version 4), unique per process start, as semconv
+/// recommends for `service.instance.id`.
 fn instance_id() -> String {
-    let bits: u128 = rand::random();
-    // Set the version (4) and variant (RFC 4122) bits.
-    let uuid = (bits & !(0xf << 76) | (0x4 << 76)) & !(0x3 << 62) | (0x2 << 62);
-    let hex = format!("{uuid:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    uuid::Uuid::new_v4().to_string()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn instance_ids_are_uuid_v4_and_differ() {
-        let (a, b) = (instance_id(), instance_id());
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 36);
-        assert_eq!(&a[14..15], "4", "{a}");
-        assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"), "{a}");
-    }
+/// The `service.name` of `resource`.
+pub(crate) fn service_name(resource: &Resource) -> Option<String> {
+    resource
+        .get(&opentelemetry::Key::from_static_str(SERVICE_NAME))
+        .map(|name| name.to_string())
 }

@@ -16,7 +16,7 @@ use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMe
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 
-use crate::instruments::prometheus_label;
+use crate::prometheus::prometheus_name;
 
 /// How often the counts are copied: `/metrics` lags the SDK by at most this.
 const COPY_INTERVAL: Duration = Duration::from_secs(1);
@@ -37,7 +37,7 @@ pub(crate) fn install() -> SdkMeterProvider {
 /// is `otel_sdk_processor_span_processed_total`. Annotation units such as
 /// `{span}` add no suffix, as in the OpenTelemetry Prometheus exporters.
 fn counter_name(name: &str) -> String {
-    format!("{}_total", prometheus_label(name))
+    format!("{}_total", prometheus_name(name))
 }
 
 /// Copies cumulative sums into the `metrics` recorder.
@@ -53,7 +53,7 @@ impl ToPrometheus {
             let labels: Vec<metrics::Label> = point
                 .attributes()
                 .map(|kv| {
-                    metrics::Label::new(prometheus_label(kv.key.as_str()), kv.value.to_string())
+                    metrics::Label::new(prometheus_name(kv.key.as_str()), kv.value.to_string())
                 })
                 .collect();
             // Cumulative: each export carries the total so far.

@@ -21,6 +21,13 @@ pub async fn channel(addr: SocketAddr) -> Channel {
 /// Asks the server, by reflection (`grpc.reflection.v1`), which services it
 /// lists, sorted.
 pub async fn reflected_services(channel: Channel) -> Vec<String> {
+    list_services(channel).await.unwrap()
+}
+
+/// Asks the server, by reflection (`grpc.reflection.v1`), which services it
+/// lists, sorted; or the status it refused with (UNIMPLEMENTED without
+/// reflection).
+pub async fn list_services(channel: Channel) -> Result<Vec<String>, tonic::Status> {
     let mut client = ServerReflectionClient::new(channel);
     let request = ServerReflectionRequest {
         host: String::new(),
@@ -28,20 +35,18 @@ pub async fn reflected_services(channel: Channel) -> Vec<String> {
     };
     let mut responses = client
         .server_reflection_info(tokio_stream::iter([request]))
-        .await
-        .unwrap()
+        .await?
         .into_inner();
     let response: ServerReflectionResponse = responses
         .message()
-        .await
-        .unwrap()
+        .await?
         .expect("no reply to list_services");
     let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
         panic!("not a list of services: {response:?}");
     };
     let mut names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
     names.sort();
-    names
+    Ok(names)
 }
 
 /// Starts a gRPC server on loopback that serves `grpc.health.v1` alone,

@@ -14,5 +14,6 @@ pub mod otlp;
 pub mod pki;
 pub mod process;
 mod spawn;
+pub mod telemetry;
 
 pub use spawn::{Spawned, spawn, start_telemetry};

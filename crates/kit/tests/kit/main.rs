@@ -18,6 +18,7 @@ mod grpc;
 mod guide;
 mod helpers;
 mod rapid_reset;
+mod servers;
 mod web;
 
 // The examples are binaries, so their code reaches in-process tests as

@@ -108,10 +108,11 @@ async fn with_recommendations_slow_the_page_renders_within_the_deadline_and_logs
 
     let traceresponse = page.headers["traceresponse"].to_str().unwrap();
     let trace_id = traceresponse.split('-').nth(1).unwrap();
-    let warnings = marketplace
-        .log_lines_with_message("recommendations unavailable; rendering the page without them");
-    assert_eq!(warnings.len(), 1, "{warnings:#?}");
-    assert_eq!(warnings[0]["trace_id"], trace_id);
+    let failures = warnings_and_errors(&marketplace);
+    assert_eq!(failures.len(), 1, "{failures:#?}");
+    assert_eq!(failures[0]["message"], "gRPC call failed");
+    assert_eq!(failures[0]["rpc.response.status_code"], "DEADLINE_EXCEEDED");
+    assert_eq!(failures[0]["trace_id"], trace_id);
     let metrics = get(marketplace.admin_addr, "/metrics").await.body;
     let deadline = [
         "rpc_method=\"recommendations.v1.RecommendationsService/Recommend\"",
@@ -124,6 +125,58 @@ async fn with_recommendations_slow_the_page_renders_within_the_deadline_and_logs
             &deadline
         ),
         Some(1.0),
+        "{metrics}"
+    );
+}
+
+/// The WARN and ERROR lines a process has logged so far.
+fn warnings_and_errors(process: &testkit::process::Process) -> Vec<serde_json::Value> {
+    process
+        .log_lines()
+        .into_iter()
+        .filter(|line| line["level"] == "WARN" || line["level"] == "ERROR")
+        .collect()
+}
+
+#[tokio::test]
+async fn with_recommendations_down_one_page_load_logs_one_line_for_its_failed_call() {
+    let recommendations = Spec::new(recommendations_bin(), "GRPC_ADDR").start().await;
+    let marketplace = marketplace_spec(recommendations.addr).start().await;
+    assert_eq!(recommendations.terminate().await, Some(0));
+
+    let page = get(marketplace.addr, "/").await;
+    assert!(page.body.contains(NOTICE), "{}", page.body);
+    let trace_id = page.headers["traceresponse"].to_str().unwrap()[3..35].to_owned();
+    let failures = warnings_and_errors(&marketplace);
+    assert_eq!(
+        failures.len(),
+        1,
+        "one failed call, one line: {failures:#?}"
+    );
+    let line = &failures[0];
+    assert_eq!(line["message"], "gRPC call failed");
+    assert_eq!(line["level"], "ERROR");
+    assert_eq!(line["rpc.response.status_code"], "UNAVAILABLE");
+    assert_eq!(
+        line["rpc.method"],
+        "recommendations.v1.RecommendationsService/Recommend"
+    );
+    assert_eq!(line["server.address"], "127.0.0.1");
+    assert_eq!(line["attempts"], 3, "{line}");
+    assert_eq!(line["trace_id"], trace_id.as_str());
+    // Every attempt still has its sample.
+    let metrics = get(marketplace.admin_addr, "/metrics").await.body;
+    let unavailable = [
+        "rpc_method=\"recommendations.v1.RecommendationsService/Recommend\"",
+        "rpc_response_status_code=\"UNAVAILABLE\"",
+    ];
+    assert_eq!(
+        sample(
+            &metrics,
+            "rpc_client_call_duration_seconds_count{",
+            &unavailable
+        ),
+        Some(3.0),
         "{metrics}"
     );
 }

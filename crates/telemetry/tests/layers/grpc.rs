@@ -1,5 +1,5 @@
 //! The gRPC server and client layers around a dummy service that does what
-//! each request tells it: succeed, fail with a code, panic, or sleep.
+//! each request tells it: succeed, fail with a code, or sleep.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -15,12 +15,12 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Response};
 
-use crate::helpers::{attribute, capture, sample};
+use testkit::http::sample;
+use testkit::telemetry::{LOG_FILTER, attribute, capture};
 
 /// What the dummy does, chosen by `user_id`; `max_results` is its argument.
 const SUCCEED: i32 = 0;
 const FAIL_WITH_CODE: i32 = 1;
-const PANIC: i32 = 2;
 const SLEEP_MS: i32 = 3;
 const DEBUG_WORK: i32 = 4;
 
@@ -41,7 +41,6 @@ impl RecommendationsService for Dummy {
                 Code::from(request.max_results),
                 "told to fail",
             )),
-            PANIC => panic!("told to panic"),
             SLEEP_MS => {
                 tokio::time::sleep(Duration::from_millis(request.max_results as u64)).await;
                 Ok(Response::new(RecommendResponse::default()))
@@ -259,37 +258,6 @@ async fn a_server_fault_logs_one_error_and_marks_the_server_span() {
 }
 
 #[tokio::test]
-async fn a_panic_becomes_internal_with_an_error_log_and_the_server_keeps_serving() {
-    let captured = capture();
-    let addr = serve_dummy().await;
-    let mut client = client(addr).await;
-    let status = client.recommend(order(PANIC, 0)).await.unwrap_err();
-    assert_eq!(status.code(), Code::Internal);
-    assert_eq!(
-        status.message(),
-        "internal error",
-        "the panic message stays inside"
-    );
-
-    let panics = captured.logs_with_message("handler panicked; answering INTERNAL");
-    assert_eq!(panics.len(), 1);
-    assert_eq!(panics[0]["level"], "ERROR");
-    assert_eq!(panics[0]["panic.message"], "told to panic");
-    assert!(panics[0]["trace_id"].is_string(), "{}", panics[0]);
-    let metrics = captured.metrics.render();
-    assert_eq!(
-        sample(
-            &metrics,
-            SERVER_COUNT,
-            &["rpc_response_status_code=\"INTERNAL\""]
-        ),
-        Some(1.0)
-    );
-
-    client.recommend(order(SUCCEED, 0)).await.unwrap();
-}
-
-#[tokio::test]
 async fn unknown_methods_share_the_other_label() {
     let captured = capture();
     let addr = serve_dummy().await;
@@ -390,12 +358,7 @@ async fn debug_spans_exist_under_a_sampled_call_where_rust_log_enables_debug() {
     let detail = spans
         .iter()
         .find(|s| s.name == "detail")
-        .unwrap_or_else(|| {
-            panic!(
-                "no debug span with RUST_LOG={}: {spans:#?}",
-                crate::helpers::LOG_FILTER
-            )
-        });
+        .unwrap_or_else(|| panic!("no debug span with RUST_LOG={}: {spans:#?}", LOG_FILTER));
     assert_eq!(detail.span_kind, SpanKind::Internal);
     assert_eq!(detail.parent_span_id, server.span_context.span_id());
 }

@@ -11,5 +11,4 @@
 #![allow(unreachable_pub)]
 
 mod grpc;
-mod helpers;
 mod http;

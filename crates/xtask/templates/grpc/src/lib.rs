@@ -39,7 +39,7 @@ pub fn grpc_server(config: &Config) -> Result<GrpcServer, Error> {
     };
     Ok(GrpcServer::new(&config.grpc)
         .add_service(api.server())
-        .reflection(proto::skeleton::FILE_DESCRIPTOR_SET))
+        .descriptor_set(proto::skeleton::FILE_DESCRIPTOR_SET))
 }
 
 /// Serves until `shutdown` has run its course.

@@ -1,20 +1,20 @@
-//! Captures everything the layers emit: finished spans (in memory), JSON log
-//! lines (in a buffer, in the production format) and metrics (the real
-//! Prometheus recorder).
+//! The telemetry of a test process, captured: finished spans (in memory),
+//! JSON log lines (in a buffer, in the production format) and metrics (the
+//! real Prometheus recorder), on the subscriber `telemetry::init` builds.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use kit::telemetry::{Metrics, ServiceInfo, Setup, Telemetry};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
-use telemetry::{Metrics, ServiceInfo, Setup, Telemetry};
 
-/// The log filter of these tests: the services' default, with debug on for
-/// this test crate's own code (its `#[instrument(level = "debug")]` spans).
-pub const LOG_FILTER: &str = "info,layers=debug";
+/// The log filter of a capture: the services' default, with debug on for
+/// the test crates' own code (their `#[instrument(level = "debug")]` spans).
+pub const LOG_FILTER: &str = "info,layers=debug,kit=debug";
 
 /// A log sink the JSON formatter writes into.
 #[derive(Clone, Default)]
-pub struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
 
 impl Write for LogBuffer {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
@@ -27,6 +27,7 @@ impl Write for LogBuffer {
     }
 }
 
+/// What a test process's telemetry emitted.
 pub struct Captured {
     spans: InMemorySpanExporter,
     /// Kept for the life of the process: dropping it stops telemetry.
@@ -62,7 +63,9 @@ impl Captured {
 }
 
 /// Starts telemetry once per process with the subscriber `telemetry::init`
-/// builds, its log lines and spans captured, and returns the capture.
+/// builds, its log lines and spans captured, and returns the capture. Use it
+/// instead of [`crate::start_telemetry`], not beside it: a process has one
+/// subscriber.
 pub fn capture() -> &'static Captured {
     static CAPTURED: OnceLock<Captured> = OnceLock::new();
     CAPTURED.get_or_init(|| {
@@ -70,7 +73,7 @@ pub fn capture() -> &'static Captured {
         let logs = LogBuffer::default();
         let writer = logs.clone();
         let service = ServiceInfo {
-            name: "layer-tests".to_owned(),
+            name: "test".to_owned(),
             version: "0".to_owned(),
         };
         let telemetry = Setup::new(service, LOG_FILTER)
@@ -86,8 +89,6 @@ pub fn capture() -> &'static Captured {
         }
     })
 }
-
-pub use testkit::http::sample;
 
 /// The string value of a span attribute.
 pub fn attribute(span: &SpanData, key: &str) -> Option<String> {
