@@ -55,11 +55,18 @@ command -v kubectl >/dev/null || {
 kubectl version --client 2>/dev/null | head -n 2
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check -r deploy/requirements.txt
-# The native test runs the services' debug binaries; build them only if they
-# are missing and no other binaries were named.
-if [ -z "${RECOMMENDATIONS_BIN:-}${MARKETPLACE_BIN:-}" ] &&
-   { [ ! -x target/debug/recommendations ] || [ ! -x target/debug/marketplace ]; }; then
-  cargo build --locked --bins
+# The native test runs the services' debug binaries: the ones named by
+# RECOMMENDATIONS_BIN and MARKETPLACE_BIN, or else cargo's, wherever its
+# target directory is (CARGO_TARGET_DIR, or a build.target-dir setting), built
+# here if missing.
+if [ -z "${RECOMMENDATIONS_BIN:-}" ] || [ -z "${MARKETPLACE_BIN:-}" ]; then
+  target_dir=$(cargo metadata --no-deps --format-version 1 |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+  export RECOMMENDATIONS_BIN="${RECOMMENDATIONS_BIN:-$target_dir/debug/recommendations}"
+  export MARKETPLACE_BIN="${MARKETPLACE_BIN:-$target_dir/debug/marketplace}"
+  if [ ! -x "$RECOMMENDATIONS_BIN" ] || [ ! -x "$MARKETPLACE_BIN" ]; then
+    cargo build --locked --package recommendations --package marketplace --bins
+  fi
 fi
 
 run "compose: schema (compose-spec), base and mTLS overlay" \

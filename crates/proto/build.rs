@@ -14,7 +14,11 @@ use std::path::{Path, PathBuf};
 use prost::Message as _;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    // Read when the script runs, not baked in when it is compiled: a build
+    // cache shared by clones of the workspace (the CI checks' scratch
+    // clones) may run this binary for another clone than the one it was
+    // compiled in.
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?)
         .join("../../protobufs")
         .canonicalize()?;
     // Every directory, so that an API added or removed (by `cargo xtask

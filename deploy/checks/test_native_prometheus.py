@@ -225,7 +225,7 @@ def stack(tmp_path_factory):
     marketplace_bin = os.environ.get("MARKETPLACE_BIN", str(ROOT / "target/debug/marketplace"))
     prometheus_bin = shutil.which(os.environ.get("PROMETHEUS_BIN", "prometheus"))
     for binary in (recommendations_bin, marketplace_bin):
-        assert Path(binary).is_file(), f"{binary} not found: run `cargo build --bins` first"
+        assert Path(binary).is_file(), f"{binary} not found: run `bash deploy/validate.sh`, which finds or builds them"
     assert prometheus_bin, "prometheus not found: `apt-get install prometheus`, or set PROMETHEUS_BIN"
 
     ports = _free_ports(("grpc", "rec_admin", "http", "mkt_admin", "prometheus", "unused",

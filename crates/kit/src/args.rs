@@ -13,7 +13,11 @@ use lifecycle::healthcheck::Command;
 /// ```ignore
 /// #[command(mut_arg("admin_addr", |a| a.default_value("0.0.0.0:9051")))]
 /// ```
+///
+/// It also closes every service's `--help` with the standard `OTEL_*`
+/// variables the kit's telemetry honours, which are not flags.
 #[derive(Debug, Clone, clap::Args)]
+#[command(after_help = OTEL_HELP)]
 pub struct ServiceArgs {
     /// Address of the plain-HTTP admin server: /healthz, /readyz, /metrics.
     #[arg(long, env = "ADMIN_ADDR", default_value = "0.0.0.0:9464")]
@@ -30,6 +34,23 @@ pub struct ServiceArgs {
     #[command(subcommand)]
     pub command: Option<Command>,
 }
+
+/// The end of every service's `--help`. The README's Telemetry section says
+/// more about each variable; a test holds the two lists to the same names.
+const OTEL_HELP: &str = "\
+OpenTelemetry, from its standard environment variables:
+  OTEL_EXPORTER_OTLP_ENDPOINT    export traces and logs over OTLP, e.g. http://localhost:4317;
+                                 unset, nothing is exported
+  OTEL_EXPORTER_OTLP_PROTOCOL    the OTLP protocol
+  OTEL_SDK_DISABLED=true         no export, whatever else is set
+  OTEL_SERVICE_NAME              service.name (default: the binary's name)
+  OTEL_RESOURCE_ATTRIBUTES       more resource attributes: key=value,...
+  OTEL_TRACES_SAMPLER            the sampler (default parentbased_always_on), and its
+  OTEL_TRACES_SAMPLER_ARG        argument
+  OTEL_PROPAGATORS               tracecontext,baggage (the default), or none
+  OTEL_TRACES_EXPORTER=none      turn traces off
+  OTEL_LOGS_EXPORTER=none        turn OTLP logs off
+  OTEL_BSP_*, OTEL_BLRP_*        batch sizes, queue bounds, delays, timeouts";
 
 /// What the runner needs of a service's config: the shared settings, and
 /// the address of the service's own server. Its name and version are clap's

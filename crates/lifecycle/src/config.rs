@@ -34,15 +34,71 @@ pub fn parse_or_exit<T: clap::Parser>() -> T {
                 let _ = error.print();
                 std::process::exit(0);
             }
-            // clap's rendering adds a usage hint on further lines; operators
-            // reading a crash-looping pod's log want the one line that matters.
-            let rendered = error.render().to_string();
-            let line = rendered
-                .lines()
-                .next()
-                .unwrap_or("error: invalid configuration");
-            eprintln!("{line}");
+            eprintln!("{}", one_line(&error));
             std::process::exit(2);
         }
+    }
+}
+
+/// A clap error as one line: operators reading a crash-looping pod's log
+/// want the line that matters, not clap's usage hint. clap puts what matters
+/// in its first paragraph, which for some errors goes on below the first
+/// line: "the following required arguments were not provided:" lists the
+/// arguments on the lines after it. Those lines are kept, joined.
+fn one_line(error: &clap::Error) -> String {
+    let rendered = error.render().to_string();
+    let mut lines = rendered
+        .lines()
+        .take_while(|line| !line.trim().is_empty())
+        .map(str::trim);
+    let first = lines.next().unwrap_or("error: invalid configuration");
+    let rest: Vec<&str> = lines.collect();
+    if rest.is_empty() {
+        first.to_owned()
+    } else {
+        format!("{first} {}", rest.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    #[derive(Debug, clap::Parser)]
+    struct Config {
+        #[arg(long, env = "TEST_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<String>,
+        #[arg(long, env = "TEST_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<String>,
+        #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+        delay: Duration,
+    }
+
+    fn error_of(args: &[&str]) -> String {
+        let error = Config::try_parse_from(args).unwrap_err();
+        one_line(&error)
+    }
+
+    #[test]
+    fn a_missing_required_argument_is_named_on_the_one_line() {
+        let line = error_of(&["test", "--tls-cert", "cert.pem"]);
+        assert!(!line.contains('\n'), "{line:?}");
+        assert_eq!(
+            line,
+            "error: the following required arguments were not provided: --tls-key <TLS_KEY>"
+        );
+    }
+
+    #[test]
+    fn an_invalid_value_is_its_first_line_without_the_usage_hint() {
+        let line = error_of(&["test", "--delay", "soon"]);
+        assert!(!line.contains('\n'), "{line:?}");
+        assert!(
+            line.starts_with("error: invalid value 'soon' for '--delay <DELAY>'"),
+            "{line:?}"
+        );
+        assert!(!line.contains("--help"), "{line:?}");
     }
 }

@@ -16,34 +16,24 @@ use tokio::net::TcpListener;
 
 use crate::api::legacy::LegacyApi;
 use crate::api::v1::V1Api;
-use crate::catalog::{Catalog, CatalogError};
 pub use crate::config::Config;
 use crate::recommender::Recommender;
 
 /// The largest response message: 100 books of long titles fit easily.
 const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
-/// Why the service stopped with an error.
+/// Why the service stopped with an error. A bad catalogue is not one of
+/// them: it is a config error, found before the service starts.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
-    Catalog(#[from] CatalogError),
-    #[error(transparent)]
     Server(#[from] kit::grpc_server::Error),
-}
-
-/// Loads the configured catalogue, or the embedded one.
-pub fn load_catalog(config: &Config) -> Result<Catalog, CatalogError> {
-    match &config.catalog_path {
-        Some(path) => Catalog::load(path),
-        None => Ok(Catalog::embedded()),
-    }
 }
 
 /// The server this process runs, without a socket: both APIs over one
 /// recommender, listed by reflection, on the kit's gRPC server (health,
 /// limits, telemetry).
-pub fn grpc_server(config: &Config) -> Result<GrpcServer, Error> {
+pub fn grpc_server(config: &Config) -> GrpcServer {
     let faults = config.faults();
     if faults.is_active() {
         tracing::warn!(
@@ -52,17 +42,17 @@ pub fn grpc_server(config: &Config) -> Result<GrpcServer, Error> {
             "fault injection is ON"
         );
     }
-    let recommender = Recommender::with_faults(load_catalog(config)?, faults);
-    Ok(GrpcServer::new(&config.grpc)
+    let recommender = Recommender::with_faults(config.catalog(), faults);
+    GrpcServer::new(&config.grpc)
         .add_service(
             LegacyApi::server(recommender.clone()).max_encoding_message_size(MAX_RESPONSE_BYTES),
         )
         .add_service(V1Api::server(recommender).max_encoding_message_size(MAX_RESPONSE_BYTES))
-        .descriptor_set(proto::FILE_DESCRIPTOR_SET))
+        .descriptor_set(proto::FILE_DESCRIPTOR_SET)
 }
 
 /// Serves until `shutdown` has run its course (see [`GrpcServer::serve`]).
 pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> Result<(), Error> {
-    grpc_server(&config)?.serve(listener, shutdown).await?;
+    grpc_server(&config).serve(listener, shutdown).await?;
     Ok(())
 }

@@ -14,7 +14,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = recommendations::Config::parse();
     let listener = tokio::net::TcpListener::bind(config.grpc.grpc_addr).await?;
     let (shutdown, _controller) = Shutdown::new(Duration::from_secs(1));
-    recommendations::grpc_server(&config)?
+    recommendations::grpc_server(&config)
         .without_telemetry()
         .serve(listener, shutdown)
         .await?;

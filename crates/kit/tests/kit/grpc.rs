@@ -133,3 +133,14 @@ async fn reflection_lists_the_hello_service_and_health() {
         ],
     );
 }
+
+#[test]
+fn a_tls_certificate_without_its_key_is_one_line_that_names_the_key() {
+    // `config_error` asserts the refusal and that it is one line.
+    let stderr = testkit::process::config_error(
+        crate::helpers::example("hello_grpc"),
+        "GRPC_ADDR",
+        &[("TLS_CERT", "/tmp/server.pem")],
+    );
+    assert!(stderr.contains("TLS_KEY"), "{stderr}");
+}

@@ -43,22 +43,25 @@ fn bad_config_prints_one_line_and_exits_non_zero() {
 }
 
 #[test]
-fn an_invalid_catalog_file_stops_start_up() {
+fn an_invalid_catalog_file_stops_start_up_as_a_config_error_before_serving() {
     let path = std::env::temp_dir().join(format!("bad-catalog-{}.json", std::process::id()));
     std::fs::write(&path, r#"[{"id": 1, "title": "A", "category": "ROMANCE"}]"#).unwrap();
     let output = Command::new(BIN)
         .env("CATALOG_PATH", &path)
         .env("GRPC_ADDR", "127.0.0.1:0")
         .env("ADMIN_ADDR", "127.0.0.1:0")
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .output()
         .unwrap();
-    assert!(!output.status.success());
+    assert_eq!(output.status.code(), Some(2), "a config error exits 2");
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(
         stderr.contains("invalid catalog") && stderr.contains("ROMANCE"),
         "{stderr}"
     );
+    // Nothing may claim to serve a catalogue it could not load.
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(!stdout.contains("serving"), "{stdout}");
 }
 
 #[tokio::test]
