@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Instructions per page, counted by valgrind's callgrind: what each service
 # executes to serve one `GET /` (the page and its Recommend call), bare and
-# with the shipped telemetry at samplers 0, 0.1 and 1. Unlike throughput, the
-# count barely moves between runs (about ±0.5 %), so it shows changes that
-# the machine's noise hides. It counts instructions, not time: cache misses,
-# syscalls and the kernel's share are not in it.
+# with the telemetry at samplers 0, 0.1 and 1 (always-on, as it ships).
+# Unlike throughput, the count barely moves between runs (about ±0.5 %), so
+# it shows changes that the machine's noise hides. It counts instructions,
+# not time: cache misses, syscalls and the kernel's share are not in it.
 #   bash bench/instructions.sh [pages]     # default 2000, after 500 warm-up
 # Also instructions per Recommend call (gRPC alone, as the saturated h2load
 # run sends it).
@@ -54,6 +54,17 @@ otel=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$sink"
   OTEL_TRACES_SAMPLER=parentbased_traceidratio RUST_LOG=info SHUTDOWN_DELAY=0s
   OTEL_BSP_SCHEDULE_DELAY=200 OTEL_BSP_MAX_QUEUE_SIZE=65536 OTEL_BLRP_SCHEDULE_DELAY=200)
 
+# Waits until 127.0.0.1:$1 accepts: a process under valgrind starts slowly,
+# and more slowly still on a busy machine.
+wait_for_port() {
+  for _ in $(seq 600); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on port $1 after a minute" >&2
+  exit 1
+}
+
 # Starts recommendations (bare or with telemetry at a sampler) under callgrind.
 start_recommendations() {
   if [ "$1" = bare ]; then
@@ -63,7 +74,7 @@ start_recommendations() {
       ADMIN_ADDR="127.0.0.1:$rec_admin" "${vg[@]}" "$bin/recommendations" >/dev/null 2>&1 &
   fi
   pids+=($!)
-  sleep 2
+  wait_for_port "$grpc"
 }
 
 start_marketplace() {
@@ -76,7 +87,7 @@ start_marketplace() {
       "${vg[@]}" "$bin/marketplace" >/dev/null 2>&1 &
   fi
   pids+=($!)
-  sleep 3
+  wait_for_port "$http"
 }
 
 # Warms up with `load 500`, counts `load $count`, sets `counts` to the
@@ -115,8 +126,8 @@ recommend_load() {
 
 systems=("bare (no telemetry layers)|bare|0"
   "telemetry, sampler 0 (nothing recorded)|telemetry|0"
-  "telemetry, shipped sampler 0.1|telemetry|0.1"
-  "telemetry, always-on|telemetry|1")
+  "telemetry, sampler 0.1|telemetry|0.1"
+  "telemetry, always-on (shipped)|telemetry|1")
 
 # One row per system: starts recommendations (and the marketplace, if
 # `$2` is `page`), counts `load`, and prints each process's count and, for

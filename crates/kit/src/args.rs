@@ -41,7 +41,9 @@ const OTEL_HELP: &str = "\
 OpenTelemetry, from its standard environment variables:
   OTEL_EXPORTER_OTLP_ENDPOINT    export traces and logs over OTLP, e.g. http://localhost:4317;
                                  unset, nothing is exported
-  OTEL_EXPORTER_OTLP_PROTOCOL    the OTLP protocol
+  OTEL_EXPORTER_OTLP_PROTOCOL    grpc (the default) or http/protobuf; anything else stops start-up
+  OTEL_EXPORTER_OTLP_HEADERS     headers for the collector: key=value,... (values URL-encoded)
+  OTEL_EXPORTER_OTLP_TIMEOUT     the most one export may take, in milliseconds (10000)
   OTEL_SDK_DISABLED=true         no export, whatever else is set
   OTEL_SERVICE_NAME              service.name (default: the binary's name)
   OTEL_RESOURCE_ATTRIBUTES       more resource attributes: key=value,...
@@ -50,7 +52,8 @@ OpenTelemetry, from its standard environment variables:
   OTEL_PROPAGATORS               tracecontext,baggage (the default), or none
   OTEL_TRACES_EXPORTER=none      turn traces off
   OTEL_LOGS_EXPORTER=none        turn OTLP logs off
-  OTEL_BSP_*, OTEL_BLRP_*        batch sizes, queue bounds, delays, timeouts";
+  OTEL_BSP_*, OTEL_BLRP_*        batch sizes, queue bounds, delays, timeouts
+Each OTEL_EXPORTER_OTLP_* also has a per-signal form (OTEL_EXPORTER_OTLP_TRACES_*, _LOGS_*).";
 
 /// What the runner needs of a service's config: the shared settings, and
 /// the address of the service's own server. Its name and version are clap's
