@@ -2,7 +2,9 @@
 //! server and every admin port runs on, and [`WebServer`], which adds what a
 //! public web service needs (telemetry, security headers, a 404 page).
 
+mod callers;
 mod hardened;
+mod tls_connection;
 mod web;
 
 pub use hardened::{HttpLimits, serve_router};
