@@ -213,7 +213,7 @@ async fn a_silent_handshake_neither_blocks_others_nor_outlives_its_timeout() {
     let pki = pki::write("books-ca", &["recommendations", "marketplace"]);
     let (cert, key) = (pki.cert("recommendations"), pki.key("recommendations"));
     let mut flags = mutual_tls_flags(&pki, path(&cert), path(&key), "marketplace");
-    flags.extend(["--tls-handshake-timeout", "300ms"]);
+    flags.extend(["--tls-handshake-timeout", "2s"]);
     let app = spawn_app_with(&flags).await;
 
     // Connected, but never says a word: its handshake waits for it.
@@ -227,13 +227,13 @@ async fn a_silent_handshake_neither_blocks_others_nor_outlives_its_timeout() {
         Some(3)
     );
     assert!(
-        started.elapsed() < Duration::from_millis(250),
+        started.elapsed() < Duration::from_secs(1),
         "a call waited behind a silent handshake: {:?}",
         started.elapsed()
     );
     // The silent connection is closed at the handshake timeout.
     let mut buffer = [0; 16];
-    let closed = tokio::time::timeout(Duration::from_secs(3), silent.read(&mut buffer)).await;
+    let closed = tokio::time::timeout(Duration::from_secs(5), silent.read(&mut buffer)).await;
     assert!(
         matches!(closed, Ok(Ok(0) | Err(_))),
         "still open: {closed:?}"
