@@ -14,7 +14,9 @@ pub enum AllowedClients {
     /// `*`: any certificate signed by `TLS_CLIENT_CA`, whatever it names
     /// (mutual TLS without an allow-list, spelled out).
     AnyCertificate,
-    /// These services, by the NAME in `spiffe://online-books/NAME`.
+    /// These services, by the NAME in `spiffe://online-books/NAME`. An
+    /// empty list (`TLS_ALLOWED_CLIENTS=""`) is no service at all: a server
+    /// that nothing calls yet, as `cargo xtask new-service` makes one.
     Services(Vec<String>),
 }
 
@@ -34,7 +36,7 @@ impl FromStr for AllowedClients {
     type Err = String;
 
     /// `*`, or service names separated by commas (spaces around them are
-    /// ignored): `marketplace,storefront`.
+    /// ignored): `marketplace,storefront`; empty for none.
     fn from_str(value: &str) -> Result<AllowedClients, String> {
         if value.trim() == "*" {
             return Ok(AllowedClients::AnyCertificate);
@@ -51,11 +53,6 @@ impl FromStr for AllowedClients {
                 names.push(name.to_owned());
             }
         }
-        if names.is_empty() {
-            return Err("names no service; list the services allowed to call, \
-                        or `*` for any certificate the CA signed"
-                .to_owned());
-        }
         Ok(AllowedClients::Services(names))
     }
 }
@@ -64,6 +61,7 @@ impl fmt::Display for AllowedClients {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AllowedClients::AnyCertificate => f.write_str("*"),
+            AllowedClients::Services(names) if names.is_empty() => f.write_str("(none)"),
             AllowedClients::Services(names) => f.write_str(&names.join(",")),
         }
     }
@@ -105,15 +103,17 @@ mod tests {
     }
 
     #[test]
-    fn empty_lists_and_malformed_names_are_refused() {
-        for bad in [
-            "",
-            " , ",
-            "Marketplace",
-            "spiffe://online-books/x",
-            "a b",
-            "*,x",
-        ] {
+    fn an_empty_list_allows_no_one() {
+        for empty in ["", " , "] {
+            let none: AllowedClients = empty.parse().unwrap();
+            assert!(!none.allows(&service("marketplace")), "{empty:?}");
+            assert_eq!(none.to_string(), "(none)");
+        }
+    }
+
+    #[test]
+    fn malformed_names_are_refused() {
+        for bad in ["Marketplace", "spiffe://online-books/x", "a b", "*,x"] {
             assert!(
                 bad.parse::<AllowedClients>().is_err(),
                 "{bad:?} was accepted"

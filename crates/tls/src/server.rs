@@ -36,7 +36,8 @@ pub struct ServerTlsArgs {
     /// With TLS_CLIENT_CA: the services allowed to call, comma-separated
     /// (`marketplace,storefront`), by the NAME in their certificate's
     /// `spiffe://online-books/NAME`. Any other caller gets PERMISSION_DENIED
-    /// (gRPC) or 403 (HTTP). `*` allows any certificate TLS_CLIENT_CA signed.
+    /// (gRPC) or 403 (HTTP). Empty allows no service; `*` allows any
+    /// certificate TLS_CLIENT_CA signed.
     #[arg(long, env = "TLS_ALLOWED_CLIENTS")]
     pub tls_allowed_clients: Option<AllowedClients>,
 

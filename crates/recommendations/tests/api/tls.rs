@@ -156,6 +156,16 @@ async fn mutual_tls_serves_allowed_services_and_denies_other_valid_certificates(
 }
 
 #[tokio::test]
+async fn an_empty_allow_list_admits_no_service() {
+    // What a generated service that nothing calls yet runs with.
+    let pki = pki::write("books-ca", &["recommendations", "marketplace"]);
+    let (cert, key) = (pki.cert("recommendations"), pki.key("recommendations"));
+    let app = spawn_app_with(&mutual_tls_flags(&pki, path(&cert), path(&key), "")).await;
+    let denied = call_tls(app.addr, &pki, Some((&pki, "marketplace"))).await;
+    assert_eq!(denied.map_err(|s| s.code()), Err(Code::PermissionDenied));
+}
+
+#[tokio::test]
 async fn mutual_tls_refuses_handshakes_without_a_certificate_or_with_a_foreign_one() {
     let pki = pki::write("books-ca", &["recommendations", "marketplace"]);
     let other = pki::write("other-ca", &["marketplace"]);
