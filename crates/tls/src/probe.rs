@@ -10,9 +10,11 @@
 //! sends the HTTP/2 preface, and reads the first answer: the alert, named
 //! in words by [`crate::handshake_failure`], or the server's frames (then
 //! the handshake was not the problem). The answer is kept for a few
-//! seconds, so a burst of failing calls costs one extra connection.
+//! seconds, and calls that fail while a probe is out do not start another,
+//! so a burst of failing calls costs one extra connection.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -36,6 +38,7 @@ pub struct HandshakeProbe {
     server_name: ServerName<'static>,
     authority: String,
     recent: Arc<Mutex<Recent>>,
+    probing: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for HandshakeProbe {
@@ -57,6 +60,7 @@ impl HandshakeProbe {
             server_name,
             authority,
             recent: Arc::new(Mutex::new(None)),
+            probing: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -71,6 +75,11 @@ impl HandshakeProbe {
                 return answer.clone();
             }
         }
+        if self.probing.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        // Cleared however the probe ends, a cancelled call's included.
+        let _probing = Probing(&self.probing);
         let answer = tokio::time::timeout(budget, self.probe())
             .await
             .ok()
@@ -100,5 +109,97 @@ impl HandshakeProbe {
             };
         }
         None
+    }
+}
+
+/// Marks a probe in flight until dropped.
+struct Probing<'a>(&'a AtomicBool);
+
+impl Drop for Probing<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+#[cfg(all(test, feature = "dev-certs"))]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::path::Path;
+    use std::time::Duration;
+
+    use tokio::io::AsyncWriteExt as _;
+
+    use crate::dev::{DevCa, cert_path, key_path};
+    use crate::{ClientIdentityArgs, ServerTlsArgs, UpstreamTls};
+
+    /// A server requiring client certificates that writes a byte to every
+    /// client it lets in: a stand-in for an h2 server's first frame.
+    async fn serve(dir: &Path) -> u16 {
+        let args = ServerTlsArgs {
+            tls_cert: Some(cert_path(dir, "server")),
+            tls_key: Some(key_path(dir, "server")),
+            tls_client_ca: Some(dir.join(crate::dev::CA_CERT_FILE)),
+            tls_allowed_clients: Some("client".parse().unwrap()),
+            tls_handshake_timeout: Duration::from_secs(5),
+        };
+        let acceptor = args.load().unwrap().unwrap().acceptor(&[b"h2"]);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            loop {
+                let (tcp, addr) = listener.accept().await.unwrap();
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    if let Ok((mut stream, _)) = acceptor.accept(tcp, Some(addr)).await {
+                        let _ = stream.write_all(b"x").await;
+                        tokio::time::sleep(Duration::from_secs(5)).await;
+                    }
+                });
+            }
+        });
+        port
+    }
+
+    fn probe(dir: &Path, port: u16, identity: Option<&str>) -> super::HandshakeProbe {
+        let url = format!("https://localhost:{port}").parse().unwrap();
+        let ca = dir.join(crate::dev::CA_CERT_FILE);
+        let args = ClientIdentityArgs {
+            tls_client_cert: identity.map(|s| cert_path(dir, s)),
+            tls_client_key: identity.map(|s| key_path(dir, s)),
+        };
+        let upstream = UpstreamTls {
+            url: &url,
+            url_var: "UP_URL",
+            ca: Some(&ca),
+            ca_var: "UP_CA",
+        };
+        args.probe(upstream).unwrap().unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_probe_names_a_missing_certificate_and_passes_a_good_handshake() {
+        let dir = std::env::temp_dir().join(format!("probe-{}", std::process::id()));
+        let ca = DevCa::generate("probe CA").unwrap();
+        ca.write_to(&dir).unwrap();
+        for service in ["server", "client"] {
+            ca.issue(service, &[]).unwrap().write_to(&dir).unwrap();
+        }
+        let port = serve(&dir).await;
+
+        let anonymous = probe(&dir, port, None)
+            .diagnose(Duration::from_secs(5))
+            .await;
+        assert!(
+            anonymous
+                .as_deref()
+                .is_some_and(|d| d.contains("requires a client certificate")),
+            "{anonymous:?}"
+        );
+        let allowed = probe(&dir, port, Some("client"))
+            .diagnose(Duration::from_secs(5))
+            .await;
+        assert_eq!(allowed, None);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
