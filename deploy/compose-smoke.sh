@@ -29,6 +29,10 @@ smoke="$root/deploy/smoke"
 state="${SMOKE_STATE_DIR:-/var/tmp/online-books-smoke}"
 project=online-books
 compose_files=(-f docker-compose.yaml -f deploy/smoke/docker-compose.smoke.yaml)
+# SMOKE_MTLS=1 runs the same checks with the mutual TLS overlay on top, with
+# certificates from `cargo xtask certs` in ./certs: the page then reaches
+# recommendations over TLS with the marketplace's own identity.
+[ -z "${SMOKE_MTLS:-}" ] || compose_files+=(-f docker-compose.mtls.yaml)
 # podman (the default) or docker: SMOKE_ENGINE=docker runs the same checks
 # on a Docker engine the docker CLI already reaches, with the real images.
 engine="${SMOKE_ENGINE:-podman}"
@@ -146,6 +150,11 @@ apps=("${apps[@]:1}")
 [ "${#apps[@]}" -ge 3 ] || fail "expected at least recommendations, marketplace and loadgen, got: ${apps[*]}"
 [ "$images" = 1 ] || fail "the application services should share one image; they name $images"
 
+if [ -n "${SMOKE_MTLS:-}" ]; then
+  step "certificates for ${apps[*]} (cargo xtask certs)"
+  cargo xtask certs >/dev/null || fail "cargo xtask certs failed"
+fi
+
 step "build the image from the Dockerfile (through ${apps[0]}, for ${apps[*]})"
 build_started=$SECONDS
 compose build "${apps[0]}" || fail "docker compose build failed"
@@ -248,6 +257,11 @@ done
 [ -n "$complete" ] \
   || fail "no page's trace reached otel-collector:4317 with spans from both services (last: $trace_id, from [$services])"
 echo "trace $complete: spans from $services"
+if [ -n "${SMOKE_MTLS:-}" ]; then
+  compose logs --no-log-prefix recommendations | grep -q '"tls":"MutualTls"' \
+    || fail "recommendations does not report mutual TLS"
+  echo "recommendations: mutual TLS, and the marketplace's calls are allowed"
+fi
 
 step "Prometheus scrapes every job, and loadgen makes traffic"
 query() { curl -sfG http://127.0.0.1:9090/api/v1/query --data-urlencode "query=$1"; }

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Validates the deploy stack without Docker or a cluster:
 #   - docker-compose.yaml against the Compose specification's schema;
-#   - the rendered Kustomize output against Kubernetes' schemas, strictly;
+#   - the rendered Kustomize output against Kubernetes' schemas, strictly,
+#     and its custom resources (cert-manager's) against their vendored CRD
+#     schemas (deploy/checks/schemas/, with the version named), as strictly;
 #   - Prometheus config and rules with promtool, and the SLO rules' unit tests;
-#   - cross-file consistency (deploy/checks/test_cross_files.py);
+#   - cross-file consistency (deploy/checks/test_cross_files.py, and
+#     deploy/checks/test_mtls.py for the mutual TLS overlays);
 #   - the collector configs and tiers (deploy/checks/test_collector_*.py);
 #   - every dashboard query against the real services and a real Prometheus
 #     (deploy/checks/test_native_prometheus.py).
@@ -20,6 +23,8 @@ cd "$(dirname "$0")/.."
 K8S_VERSION=1.30.0
 RENDERED=.tmp/k8s-rendered.yaml
 RENDERED_MTLS=.tmp/k8s-mtls-rendered.yaml
+# The mTLS overlay's built-in objects alone, for kubernetes-validate.
+RENDERED_MTLS_BUILTIN=.tmp/k8s-mtls-rendered-builtin.yaml
 
 step() { printf '\n=== %s\n' "$*"; }
 
@@ -82,7 +87,9 @@ k8s_validate() {
 run "k8s: kustomize build" render deploy/k8s "$RENDERED"
 run "k8s: schemas, strict, Kubernetes $K8S_VERSION" k8s_validate "$RENDERED"
 run "k8s mTLS overlay: kustomize build" render deploy/k8s/overlays/mtls "$RENDERED_MTLS"
-run "k8s mTLS overlay: schemas, strict, Kubernetes $K8S_VERSION" k8s_validate "$RENDERED_MTLS"
+run "k8s mTLS overlay: cert-manager objects against the vendored CRD schemas, strict" \
+  .venv/bin/python deploy/checks/validate_custom_resources.py "$RENDERED_MTLS" "$RENDERED_MTLS_BUILTIN"
+run "k8s mTLS overlay: schemas, strict, Kubernetes $K8S_VERSION" k8s_validate "$RENDERED_MTLS_BUILTIN"
 
 run "prometheus: promtool check config" \
   promtool check config deploy/prometheus/prometheus.yml
@@ -95,7 +102,7 @@ run "prometheus: promtool test rules (SLO alerts)" \
   promtool test rules deploy/prometheus/rules/*_test.yml
 
 run "cross-file checks" \
-  env K8S_RENDERED="$RENDERED" K8S_MTLS_RENDERED="$RENDERED_MTLS" .venv/bin/python -m pytest -q deploy/checks/test_cross_files.py
+  env K8S_RENDERED="$RENDERED" K8S_MTLS_RENDERED="$RENDERED_MTLS" .venv/bin/python -m pytest -q deploy/checks/test_cross_files.py deploy/checks/test_mtls.py
 # No collector runs here: these checks stand in for its start-up (keys of the
 # pinned release) and for what it would silently get wrong (sampling order,
 # policies, decision_wait, tiers). deploy/checks/fault_injection.py shows

@@ -501,35 +501,3 @@ def test_k8s_images_are_set_by_kustomize(k8s_objects):
 
 if __name__ == "__main__":
     raise SystemExit(pytest.main([__file__, "-q"]))
-
-
-def test_k8s_mtls_overlay_keeps_the_base_production_ready(k8s_mtls_objects):
-    test_k8s_deployments_are_production_ready(k8s_mtls_objects)
-    test_k8s_grace_period_covers_the_drain(k8s_mtls_objects)
-
-
-def test_k8s_mtls_overlay_wires_certificates_from_secrets_and_http_probes(k8s_mtls_objects):
-    deployments = {d["metadata"]["name"]: d for d in _of_kind(k8s_mtls_objects, "Deployment")}
-
-    def container_and_volumes(name):
-        spec = deployments[name]["spec"]["template"]["spec"]
-        return spec["containers"][0], {v["name"]: v for v in spec.get("volumes", [])}
-
-    server, server_volumes = container_and_volumes("recommendations")
-    env = _pod_env(k8s_mtls_objects, server)
-    for var in ("TLS_CERT", "TLS_KEY", "TLS_CLIENT_CA"):
-        assert env.get(var, "").startswith("/etc/tls/"), f"recommendations {var}: {env.get(var)}"
-    assert server_volumes["tls"]["secret"]["secretName"] == "recommendations-tls"
-    # kubelet's gRPC probe cannot do TLS: with TLS on, probes must be HTTP.
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        assert "grpc" not in server[probe], f"recommendations {probe} still uses the gRPC probe"
-        assert server[probe]["httpGet"]["port"] == "admin"
-
-    client, client_volumes = container_and_volumes("marketplace")
-    env = _pod_env(k8s_mtls_objects, client)
-    assert env["RECOMMENDATIONS_URL"].startswith("https://recommendations."), env["RECOMMENDATIONS_URL"]
-    for var in ("RECOMMENDATIONS_CA", "TLS_CLIENT_CERT", "TLS_CLIENT_KEY"):
-        assert env.get(var, "").startswith("/etc/tls/"), f"marketplace {var}: {env.get(var)}"
-    assert client_volumes["tls"]["secret"]["secretName"] == "marketplace-tls"
-    # No certificate material in any manifest: Secrets are created apart.
-    assert not _of_kind(k8s_mtls_objects, "Secret")

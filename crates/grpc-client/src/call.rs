@@ -6,6 +6,13 @@
 //! most twice, with jittered backoff, and only while the deadline allows.
 //! Each attempt has its own span and metric sample; a call that fails after
 //! its last attempt is logged once, here.
+//!
+//! A refused TLS handshake is not retried (a certificate does not fix
+//! itself within a deadline), and its status says why in words. tonic
+//! reports it as `transport error` or, when the server's alert came after
+//! the request was sent, as `connection closed`; so on such a failure of an
+//! https upstream the client asks the server once itself
+//! ([`tls::HandshakeProbe`]).
 
 use std::future::Future;
 use std::time::Duration;
@@ -24,18 +31,33 @@ const BASE_BACKOFF: Duration = Duration::from_millis(20);
 /// An attempt needs at least this much of the deadline left to be worth it.
 const MIN_ATTEMPT: Duration = Duration::from_millis(10);
 
+/// The most of a call's deadline that finding out why a handshake failed
+/// may take.
+const PROBE_BUDGET: Duration = Duration::from_secs(1);
+
 /// A generated client over the shared channel, with the deadline of its
 /// calls. Cheap to clone; clone it into every handler.
 #[derive(Debug, Clone)]
 pub struct Client<C> {
     client: C,
     deadline: Duration,
+    probe: Option<tls::HandshakeProbe>,
 }
 
 impl<C> Client<C> {
     /// `client`, whose calls get `deadline` each, retries included.
     pub fn new(client: C, deadline: Duration) -> Client<C> {
-        Client { client, deadline }
+        Client {
+            client,
+            deadline,
+            probe: None,
+        }
+    }
+
+    /// Explains failed TLS handshakes with `probe`.
+    pub(crate) fn with_probe(mut self, probe: Option<tls::HandshakeProbe>) -> Client<C> {
+        self.probe = probe;
+        self
     }
 
     /// The budget of one call, retries included.
@@ -91,6 +113,9 @@ impl<C: Clone> Client<C> {
                 }
                 Err(status) => status,
             };
+            if let Some(refused) = self.handshake_refusal(&status, started).await {
+                break Status::unavailable(refused);
+            }
             if !retryable(status.code()) || retries >= MAX_RETRIES {
                 break status;
             }
@@ -106,6 +131,37 @@ impl<C: Clone> Client<C> {
         retried.log_failure(&status, retries + 1);
         Err(status)
     }
+}
+
+impl<C> Client<C> {
+    /// Why the TLS handshake failed, if that is why `status` came: from its
+    /// sources, or else, for a transport failure, from the probe.
+    async fn handshake_refusal(&self, status: &Status, started: Instant) -> Option<String> {
+        if let Some(found) = tls::handshake_failure(status) {
+            return Some(found);
+        }
+        let probe = self.probe.as_ref()?;
+        if !from_transport(status) {
+            return None;
+        }
+        let budget = self
+            .deadline
+            .saturating_sub(started.elapsed())
+            .min(PROBE_BUDGET);
+        probe.diagnose(budget).await
+    }
+}
+
+/// Whether the connection, not the server's answer, failed the call.
+fn from_transport(status: &Status) -> bool {
+    let mut source = std::error::Error::source(status);
+    while let Some(error) = source {
+        if error.is::<tonic::transport::Error>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
 }
 
 fn retryable(code: Code) -> bool {

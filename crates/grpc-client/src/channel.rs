@@ -41,6 +41,7 @@ pub enum Error {
 pub struct Connector<U, R = Dns> {
     args: UpstreamArgs<U>,
     tls: Option<ClientTlsConfig>,
+    probe: Option<tls::HandshakeProbe>,
     resolver: R,
     telemetry: bool,
 }
@@ -71,15 +72,18 @@ impl<U: Upstream> UpstreamArgs<U> {
                 U::NAME,
             );
         }
-        let tls = identity.load(tls::UpstreamTls {
+        let upstream = tls::UpstreamTls {
             url: &self.url,
             url_var: &Self::var("url"),
             ca: self.ca.as_deref(),
             ca_var: &Self::var("ca"),
-        })?;
+        };
+        let tls = identity.load(upstream)?;
+        let probe = identity.probe(upstream)?;
         Ok(Connector {
             args: self.clone(),
             tls,
+            probe,
             resolver: Dns,
             telemetry: true,
         })
@@ -93,6 +97,7 @@ impl<U: Upstream, R: Resolve> Connector<U, R> {
         Connector {
             args: self.args,
             tls: self.tls,
+            probe: self.probe,
             resolver,
             telemetry: self.telemetry,
         }
@@ -160,6 +165,7 @@ impl<U: Upstream, R: Resolve> Connector<U, R> {
         Ok(Client::new(
             make(tower::Layer::layer(&layer, channel)),
             self.args.deadline,
-        ))
+        )
+        .with_probe(self.probe))
     }
 }

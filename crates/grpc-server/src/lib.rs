@@ -3,6 +3,8 @@
 //! drain, server reflection, panic recovery and the telemetry layer, by
 //! default.
 
+mod callers;
+mod connection;
 mod descriptors;
 mod health;
 mod message_limit;
@@ -183,7 +185,11 @@ impl GrpcServer {
     /// timeout to finish.
     pub async fn serve(mut self, listener: TcpListener, shutdown: Shutdown) -> Result<(), Error> {
         let tls = self.args.tls.load()?;
-        tracing::info!(tls = ?self.args.tls.mode(), "gRPC transport security");
+        tracing::info!(
+            tls = ?self.args.tls.mode(),
+            allowed_clients = tls.as_ref().and_then(|t| t.allowed_clients()).map(tracing::field::display),
+            "gRPC transport security"
+        );
         let health = health::serve_until_draining(&self.service_names, &shutdown).await;
         let mut routes = std::mem::take(&mut self.routes);
         routes.add_service(MessageLimit::new(health, self.limits.max_request_bytes));
@@ -203,7 +209,7 @@ impl GrpcServer {
         }
 
         let limits = self.limits;
-        let mut builder = Server::builder()
+        let builder = Server::builder()
             // No `max_connection_age`: tonic panics without a grace period,
             // and client-side balancing re-resolves on its own.
             .timeout(self.args.grpc_request_timeout)
@@ -213,9 +219,6 @@ impl GrpcServer {
             .http2_max_header_list_size(Some(limits.max_header_list_bytes))
             .http2_keepalive_interval(Some(limits.keepalive_interval))
             .http2_keepalive_timeout(Some(limits.keepalive_timeout));
-        if let Some(tls) = tls {
-            builder = builder.tls_config(tls)?;
-        }
 
         let routes = routes.routes();
         let telemetry = if self.telemetry {
@@ -232,17 +235,26 @@ impl GrpcServer {
         } else {
             GrpcServerLayer::disabled()
         };
-        let incoming = lifecycle::incoming(listener);
+        // TLS is accepted by the kit, not by tonic, so that refused
+        // handshakes are logged and counted; each call is then checked
+        // against the allow-list (inside the telemetry layer, below).
+        let callers = callers::CallerLayer::new(
+            tls.as_ref()
+                .map_or_else(tls::CallerCheck::off, tls::ServerTls::caller_check),
+        );
+        let incoming = connection::incoming(listener, tls.map(|t| t.acceptor(&[b"h2"])));
         let stopping = {
             let shutdown = shutdown.clone();
             async move { shutdown.stopping().await }
         };
         // Around every call, outermost first: traces, RED metrics and error
         // logs (health and reflection pass through untouched), so that a
-        // panic's log line carries the trace id; then panic recovery, so a
-        // panic reaches telemetry as an ordinary INTERNAL answer.
+        // refusal's and a panic's log lines carry the trace id; then the
+        // caller check of mutual TLS; then panic recovery, so a panic
+        // reaches telemetry as an ordinary INTERNAL answer.
         let layers = tower::ServiceBuilder::new()
             .layer(telemetry)
+            .layer(callers)
             .layer(panic::layer());
         let server = builder
             .layer(layers)

@@ -52,6 +52,18 @@ pub async fn serve_router(
     limits: HttpLimits,
     shutdown: Shutdown,
 ) -> std::io::Result<()> {
+    serve_router_on(listener, app, limits, None, shutdown).await
+}
+
+/// [`serve_router`], through TLS when `tls` is given (see
+/// `crate::tls_connection`).
+pub(crate) async fn serve_router_on(
+    listener: TcpListener,
+    app: Router,
+    limits: HttpLimits,
+    tls: Option<tls::TlsAcceptor>,
+    shutdown: Shutdown,
+) -> std::io::Result<()> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -76,6 +88,21 @@ pub async fn serve_router(
         };
         let (builder, watcher, app) = (builder.clone(), graceful.watcher(), app.clone());
         let stopping = shutdown.clone();
+        if let Some(tls) = &tls {
+            let accepted = crate::tls_connection::accept(stream, tls.clone(), app, limits);
+            tokio::spawn(async move {
+                tokio::select! {
+                    accepted = accepted => if let Some((io, service)) = accepted {
+                        let connection = builder.serve_connection_with_upgrades(io, service);
+                        let _ = watcher.watch(connection.into_owned()).await;
+                    },
+                    // A handshake, or a silence after it, when the server
+                    // stops: no request is in flight, so it is closed.
+                    () = stopping.stopping() => {}
+                }
+            });
+            continue;
+        }
         tokio::spawn(async move {
             // hyper's header-read timeout starts at a request's first byte,
             // so a client that connects and sends nothing would hold the

@@ -3,8 +3,10 @@
 //! public web service needs (telemetry, panic recovery, security headers, a
 //! 404 page).
 
+mod callers;
 mod hardened;
 mod panic;
+mod tls_connection;
 mod web;
 
 pub use hardened::{HttpLimits, serve_router};

@@ -14,7 +14,8 @@ use telemetry::HttpServerLayer;
 use tokio::net::TcpListener;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::{HttpLimits, serve_router};
+use crate::HttpLimits;
+use crate::hardened::serve_router_on;
 
 /// The settings every web service takes, as flags and environment variables.
 /// A service sets its own default address with clap's `mut_arg`.
@@ -28,6 +29,11 @@ pub struct HttpServerArgs {
     /// connection is closed (the slowloris defence).
     #[arg(long, env = "HTTP_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub http_header_read_timeout: Duration,
+
+    /// TLS, off by default: `TLS_CERT`, `TLS_KEY`, and for mutual TLS
+    /// `TLS_CLIENT_CA` and `TLS_ALLOWED_CLIENTS`, as on a gRPC server.
+    #[command(flatten)]
+    pub tls: tls::ServerTlsArgs,
 }
 
 /// Why a web server could not start or stopped with an error.
@@ -35,6 +41,8 @@ pub struct HttpServerArgs {
 pub enum Error {
     #[error("HTTP server failed")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     #[error(transparent)]
     Telemetry(#[from] telemetry::NotStarted),
 }
@@ -45,6 +53,7 @@ pub enum Error {
 pub struct WebServer {
     router: Router,
     limits: HttpLimits,
+    tls: tls::ServerTlsArgs,
     telemetry: bool,
 }
 
@@ -59,6 +68,7 @@ impl WebServer {
                 header_read_timeout: args.http_header_read_timeout,
                 ..HttpLimits::default()
             },
+            tls: args.tls.clone(),
             telemetry: true,
         }
     }
@@ -92,6 +102,21 @@ impl WebServer {
     /// for tests that drive it with `tower::ServiceExt::oneshot`. Fails if
     /// telemetry is on and has not started.
     pub fn into_router(self) -> Result<Router, telemetry::NotStarted> {
+        self.into_router_checking(tls::CallerCheck::off())
+    }
+
+    /// [`WebServer::into_router`], with the allow-list check innermost when
+    /// it is enforced (a layer added first wraps closest to the routes).
+    fn into_router_checking(
+        mut self,
+        callers: tls::CallerCheck,
+    ) -> Result<Router, telemetry::NotStarted> {
+        if callers.is_enforced() {
+            self.router = self.router.layer(axum::middleware::from_fn_with_state(
+                callers,
+                crate::callers::check,
+            ));
+        }
         // For every route and the fallback, outermost first: the browser
         // security headers (so a panic's 500 gets them too); then traces, RED
         // metrics by route and `traceresponse` (so a panic's log line carries
@@ -110,10 +135,22 @@ impl WebServer {
         })
     }
 
-    /// Serves on `listener` until `shutdown` has run its course.
+    /// Serves on `listener` until `shutdown` has run its course, through
+    /// TLS if `TLS_CERT` is set.
     pub async fn serve(self, listener: TcpListener, shutdown: Shutdown) -> Result<(), Error> {
         let limits = self.limits;
-        serve_router(listener, self.into_router()?, limits, shutdown).await?;
+        let tls = self.tls.load()?;
+        tracing::info!(
+            tls = ?self.tls.mode(),
+            allowed_clients = tls.as_ref().and_then(|t| t.allowed_clients()).map(tracing::field::display),
+            "HTTP transport security"
+        );
+        let callers = tls
+            .as_ref()
+            .map_or_else(tls::CallerCheck::off, tls::ServerTls::caller_check);
+        let acceptor = tls.map(|t| t.acceptor(&[b"h2", b"http/1.1"]));
+        let router = self.into_router_checking(callers)?;
+        serve_router_on(listener, router, limits, acceptor, shutdown).await?;
         Ok(())
     }
 }

@@ -53,7 +53,8 @@ OpenTelemetry, from its standard environment variables:
   OTEL_TRACES_EXPORTER=none      turn traces off
   OTEL_LOGS_EXPORTER=none        turn OTLP logs off
   OTEL_BSP_*, OTEL_BLRP_*        batch sizes, queue bounds, delays, timeouts
-Each OTEL_EXPORTER_OTLP_* also has a per-signal form (OTEL_EXPORTER_OTLP_TRACES_*, _LOGS_*).";
+  OTEL_EXPORTER_OTLP_TRACES_*,   the exporter settings above for one signal, which win
+  OTEL_EXPORTER_OTLP_LOGS_*      over the generic ones";
 
 /// What the runner needs of a service's config: the shared settings, and
 /// the address of the service's own server. Its name and version are clap's

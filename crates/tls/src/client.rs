@@ -5,8 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
+use rustls::RootCertStore;
+use rustls_pki_types::ServerName;
 use tonic::transport::{Certificate, ClientTlsConfig, Identity, Uri};
 
+use crate::probe::HandshakeProbe;
 use crate::{TlsError, pem};
 
 /// This process's client certificate, as flags and environment variables.
@@ -68,5 +71,52 @@ impl ClientIdentityArgs {
             ));
         }
         Ok(Some(config))
+    }
+
+    /// The probe that finds out why handshakes with `upstream` fail (see
+    /// [`HandshakeProbe`]), with the same CA and client certificate as
+    /// calls; `None` for `http://`. Call after [`ClientIdentityArgs::load`],
+    /// which reports bad settings.
+    pub fn probe(&self, upstream: UpstreamTls<'_>) -> Result<Option<HandshakeProbe>, TlsError> {
+        let (Some("https"), Some(ca)) = (upstream.url.scheme_str(), upstream.ca) else {
+            return Ok(None);
+        };
+        crate::install_crypto_provider();
+        let mut roots = RootCertStore::empty();
+        for certificate in pem::certificate_ders(upstream.ca_var, ca)? {
+            roots.add(certificate).map_err(|e| TlsError::Malformed {
+                var: upstream.ca_var.to_owned(),
+                path: ca.to_owned(),
+                detail: e.to_string(),
+            })?;
+        }
+        let builder = rustls::ClientConfig::builder().with_root_certificates(roots);
+        let mut config = match (&self.tls_client_cert, &self.tls_client_key) {
+            (Some(cert), Some(key)) => builder
+                .with_client_auth_cert(
+                    pem::certificate_ders("TLS_CLIENT_CERT", cert)?,
+                    pem::private_key_der("TLS_CLIENT_KEY", key)?,
+                )
+                .map_err(|e| {
+                    TlsError::Inconsistent(format!("TLS_CLIENT_CERT and TLS_CLIENT_KEY: {e}"))
+                })?,
+            _ => builder.with_no_client_auth(),
+        };
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        let host = upstream
+            .url
+            .host()
+            .unwrap_or_default()
+            .trim_matches(['[', ']'])
+            .to_owned();
+        let server_name = ServerName::try_from(host.clone())
+            .map_err(|e| TlsError::Inconsistent(format!("{}: {e}", upstream.url_var)))?;
+        let port = upstream.url.port_u16().unwrap_or(443);
+        let authority = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        Ok(Some(HandshakeProbe::new(config, server_name, authority)))
     }
 }

@@ -52,3 +52,28 @@ pub(crate) fn private_key(var: &str, path: &Path) -> Result<Vec<u8>, TlsError> {
         }),
     }
 }
+
+/// The certificates in the file, for rustls.
+pub(crate) fn certificate_ders(
+    var: &str,
+    path: &Path,
+) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let bytes = certificates(var, path)?;
+    CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TlsError::Malformed {
+            var: var.to_owned(),
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })
+}
+
+/// The private key in the file, for rustls.
+pub(crate) fn private_key_der(var: &str, path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    let bytes = private_key(var, path)?;
+    PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| TlsError::Malformed {
+        var: var.to_owned(),
+        path: path.to_owned(),
+        detail: e.to_string(),
+    })
+}

@@ -1,12 +1,14 @@
 //! Project automation that would otherwise live in shell scripts: `cargo
 //! xtask new-service` and `remove-service` add and remove a service wired end
 //! to end, `cargo xtask tidy` checks the house rules that rustfmt and clippy
-//! cannot, and `cargo xtask certs` makes a development PKI for mutual TLS.
+//! cannot, and `cargo xtask certs` makes a development PKI for mutual TLS:
+//! a certificate per service.
 
 // A command-line tool: printing to stdout is its interface. The workspace
 // lint exists to keep stray prints out of the services.
 #![allow(clippy::print_stdout)]
 
+mod certs;
 mod scaffold;
 mod tidy;
 
@@ -46,14 +48,21 @@ enum Command {
     /// Check house rules: a `//!` line atop every Rust file, no `mod.rs`,
     /// files under 500 lines.
     Tidy,
-    /// Make a development CA, a server certificate for Recommendations and a
-    /// client certificate for the Marketplace (for mutual TLS). Development
-    /// only: production certificates come from your PKI, via Secrets.
+    /// Make a development CA and, for every app service of
+    /// docker-compose.yaml, a certificate that is both its server
+    /// certificate and its client identity (spiffe://online-books/NAME).
+    /// Development only: production certificates come from your PKI
+    /// (cert-manager), via Secrets.
     Certs {
-        /// Where to write ca.pem, server.pem/.key and client.pem/.key.
+        /// Where to write ca.crt, ca.key and NAME.crt/NAME.key (relative to
+        /// the workspace). A CA already there is kept.
         #[arg(long, default_value = "certs")]
         out: PathBuf,
-        /// Extra names (DNS or IP) the server certificate is valid for.
+        /// Make a new CA instead of keeping the one in --out: every service
+        /// then needs its new certificate.
+        #[arg(long)]
+        new_ca: bool,
+        /// Extra names (DNS or IP) every certificate is valid for.
         #[arg(long = "server-name")]
         server_names: Vec<String>,
     },
@@ -105,27 +114,18 @@ fn main() -> ExitCode {
         Command::RemoveService { name, dry_run } => {
             report(scaffold::remove_service(&workspace_root(), &name, dry_run))
         }
-        Command::Certs { out, server_names } => {
-            let mut names: Vec<&str> = tls::dev::DEFAULT_SERVER_NAMES.to_vec();
-            names.extend(server_names.iter().map(String::as_str));
-            let written = tls::dev::generate("Online Books For You dev CA", &names)
-                .map_err(|e| e.to_string())
-                .and_then(|pki| pki.write_to(&out).map_err(|e| e.to_string()));
-            match written {
-                Ok(()) => {
-                    println!(
-                        "wrote a development PKI to {} (server names: {})",
-                        out.display(),
-                        names.join(", ")
-                    );
-                    ExitCode::SUCCESS
-                }
-                Err(error) => {
-                    eprintln!("error: {error}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+        Command::Certs {
+            out,
+            new_ca,
+            server_names,
+        } => report(certs::run(
+            &workspace_root(),
+            &certs::Options {
+                out,
+                new_ca,
+                extra_names: server_names,
+            },
+        )),
         Command::Tidy => {
             let problems = tidy::check(&workspace_root());
             for problem in &problems {
