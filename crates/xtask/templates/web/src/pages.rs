@@ -7,7 +7,15 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::AppState;
-// xtask:calls {
+// xtask:calls-generated {
+
+/// The callee client: callee's own API client (from `proto`) on the kit's
+/// balanced channel, with its deadline and safe retries.
+pub type CalleeClient = kit::grpc_client::Client<
+    proto::callee::v1::callee_service_client::CalleeServiceClient<kit::grpc_client::Channel>,
+>;
+// xtask:}
+// xtask:calls-other {
 
 /// The callee client: the kit's balanced channel, with its deadline and
 /// safe retries. The example asks callee's health; replace it with callee's
