@@ -65,6 +65,7 @@ pub(crate) fn new_service(
     options: Options,
 ) -> Result<Vec<String>, String> {
     let name = Name::parse(name)?;
+    files::check_absent(root, &name)?;
     let tree = Tree::read(root)?;
     tree.check_free(&name)?;
     let mut callees: Vec<Callee> = Vec::new();

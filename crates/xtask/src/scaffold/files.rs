@@ -69,6 +69,21 @@ pub(crate) fn owned_paths(name: &Name) -> Vec<PathBuf> {
     ]
 }
 
+/// Refuses `name` if any of its files exists: a service of that name, or
+/// what an interrupted run left of one. Checked before anything else reads
+/// the workspace, which such leftovers can break.
+pub(crate) fn check_absent(root: &Path, name: &Name) -> Result<(), String> {
+    for path in owned_paths(name) {
+        if root.join(&path).exists() {
+            return Err(format!(
+                "{} already exists: pick another name, or `cargo xtask remove-service {name}` if new-service made it",
+                path.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The line atop a generated crate's `Cargo.toml` by which `remove-service`
 /// knows the crate is the generator's to delete.
 pub(crate) const GENERATED_MARK: &str = "# Made by `cargo xtask new-service`";

@@ -61,16 +61,9 @@ impl Tree {
         })
     }
 
-    /// Refuses `name` if anything it would become is taken.
+    /// Refuses `name` if anything it would become is taken. (Its own files
+    /// are `files::check_absent`'s, before the tree is read.)
     pub(crate) fn check_free(&self, name: &Name) -> Result<(), String> {
-        for path in files::owned_paths(name) {
-            if self.root.join(&path).exists() {
-                return Err(format!(
-                    "{} already exists: pick another name, or `cargo xtask remove-service {name}` if new-service made it",
-                    path.display()
-                ));
-            }
-        }
         let taken = |what: &str| Err(format!("{what} is already named {name}: pick another name"));
         if self.services.contains_key(name.as_str()) {
             return taken(&format!("a service in {COMPOSE}"));
