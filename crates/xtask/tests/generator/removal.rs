@@ -10,6 +10,14 @@ fn three_services_removed_in_another_order_leave_the_same_bytes() {
     repo.ok("new-service stock --kind grpc");
     repo.ok("new-service shop --kind web --calls stock --calls recommendations");
     repo.ok("new-service ledger --kind grpc --calls stock");
+    // cargo brought Cargo.lock up to date with the three new crates.
+    let lock = repo.read("Cargo.lock");
+    for name in ["stock", "shop", "ledger"] {
+        assert!(
+            lock.contains(&format!("[[package]]\nname = \"{name}\"\n")),
+            "no {name} in Cargo.lock"
+        );
+    }
     // stock has callers: it cannot go first.
     let error = repo.refused("remove-service stock", &[]);
     assert!(error.contains("calls stock"), "{error}");
