@@ -160,7 +160,7 @@ fn rename(line: &str, style: Style, vars: &Vars, callee: Option<&Callee>) -> Str
     };
     // Longest first: a token that is a prefix of another comes after it.
     let mut tokens = vec![
-        ("SKELETON_BINARY", vars.name.as_str().to_owned()),
+        ("SKELETON_NAME", vars.name.as_str().to_owned()),
         ("SKELETON_ADMIN_PORT", vars.admin_port.to_string()),
         ("SKELETON_PORT", vars.port.to_string()),
         ("Skeleton", vars.name.camel()),
@@ -169,6 +169,7 @@ fn rename(line: &str, style: Style, vars: &Vars, callee: Option<&Callee>) -> Str
     ];
     if let Some(callee) = callee {
         tokens.extend([
+            ("CALLEE_NAME", callee.name.as_str().to_owned()),
             ("CALLEE_PORT", callee.port.to_string()),
             ("Callee", callee.name.camel()),
             ("CALLEE", callee.name.shouty()),
@@ -214,9 +215,9 @@ mod tests {
     }
 
     const TEMPLATE: &str = "\
-name = \"skeleton\" # Skeleton SKELETON SKELETON_PORT SKELETON_ADMIN_PORT SKELETON_BINARY
+name = \"skeleton\" # Skeleton SKELETON SKELETON_PORT SKELETON_ADMIN_PORT SKELETON_NAME
 // xtask:calls {
-callee Callee CALLEE_URL CALLEE_PORT
+callee Callee CALLEE_URL CALLEE_PORT CALLEE_NAME
 // xtask:}
 // xtask:calls-generated {
 generated callee
@@ -258,8 +259,8 @@ end
         assert_eq!(
             rendered,
             "name = \"my_shop\" # MyShop MY_SHOP 8081 9081 my-shop\n\
-             recommendations Recommendations RECOMMENDATIONS_URL 50051\n\
-             stock_keeper StockKeeper STOCK_KEEPER_URL 50052\n\
+             recommendations Recommendations RECOMMENDATIONS_URL 50051 recommendations\n\
+             stock_keeper StockKeeper STOCK_KEEPER_URL 50052 stock-keeper\n\
              generated stock_keeper\n\
              other recommendations\n\
              any\nany other\nend\n"
@@ -272,7 +273,7 @@ end
 # xtask:calls {
 name: skeleton-egress-callee
 app.kubernetes.io/name: callee # Skeleton calls Callee
-callee_web::run(SKELETON_BINARY)
+callee_web::run(SKELETON_NAME)
 # xtask:}
 ";
         let vars = vars(

@@ -98,7 +98,11 @@ pub(crate) fn apply(
     for step in 1..=steps + 1 {
         let result = match fault {
             Some(Fault { step: at, kind }) if at == step => {
-                let error = format!("injected fault at step {step} of {steps}");
+                let error = if step > steps {
+                    format!("injected fault after the last of {steps} steps")
+                } else {
+                    format!("injected fault at step {step} of {steps}")
+                };
                 if kind == FaultKind::Abort {
                     return Err(format!("{error}: stopped dead, nothing undone"));
                 }

@@ -67,10 +67,22 @@ fn names_made_of_the_templates_words_are_written_once() {
             assert!(!text.contains(twice), "{file} holds {twice}");
         }
     }
+    // Where the name itself is meant, in Rust too: the upstream's name, its
+    // flags, the binary.
     let config = repo.read("crates/callee-web/src/config.rs");
     assert!(
-        config.contains("const NAME: &'static str = \"callee_store\";"),
+        config.contains("const NAME: &'static str = \"callee-store\";"),
         "{config}"
+    );
+    let helpers = repo.read("crates/callee-web/tests/web/helpers.rs");
+    assert!(
+        helpers.contains("\"--callee-store-url=http://{}\""),
+        "{helpers}"
+    );
+    let binary = repo.read("crates/callee-web/tests/web/binary.rs");
+    assert!(
+        binary.contains("env!(\"CARGO_BIN_EXE_callee-web\")"),
+        "{binary}"
     );
     let compose = repo.read("docker-compose.yaml");
     assert!(

@@ -1,4 +1,4 @@
-//! The skeleton service: a tonic gRPC server on the service kit, which adds
+//! The SKELETON_NAME service: a tonic gRPC server on the service kit, which adds
 //! health, reflection, limits, telemetry, probes and the drain.
 
 pub mod config;

@@ -1,4 +1,4 @@
-//! The skeleton service: an axum web server on the service kit, which adds
+//! The SKELETON_NAME service: an axum web server on the service kit, which adds
 //! the hardened server, security headers, telemetry, probes and the drain.
 
 pub mod config;
@@ -32,7 +32,7 @@ impl AppState {
         vec![
             // xtask:calls-generated {
             UpstreamStatus::of(
-                "callee",
+                "CALLEE_NAME",
                 self.callee
                     .call(proto::callee::v1::GetItemRequest { id: 1 }, |mut client, request| async move {
                         client.get_item(request).await
@@ -42,7 +42,7 @@ impl AppState {
             // xtask:}
             // xtask:calls-other {
             UpstreamStatus::of(
-                "callee",
+                "CALLEE_NAME",
                 self.callee
                     .call(HealthCheckRequest::default(), |mut client, request| async move {
                         client.check(request).await

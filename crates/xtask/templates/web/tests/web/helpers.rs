@@ -6,10 +6,10 @@ use testkit::Spawned;
 pub async fn spawn_app() -> Spawned<skeleton::Error> {
     let flags: Vec<String> = vec![
         // xtask:calls-generated {
-        format!("--callee-url=http://{}", spawn_callee().await),
+        format!("--CALLEE_NAME-url=http://{}", spawn_callee().await),
         // xtask:}
         // xtask:calls-other {
-        format!("--callee-url=http://{}", testkit::grpc::spawn_health_server().await),
+        format!("--CALLEE_NAME-url=http://{}", testkit::grpc::spawn_health_server().await),
         // xtask:}
     ];
     testkit::spawn(skeleton::run, flags).await
