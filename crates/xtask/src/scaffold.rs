@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use allow_list::Layout;
-use files::{COMPOSE, COMPOSE_MTLS, KUSTOMIZATION, MTLS_KUSTOMIZATION, MTLS_OVERLAY, PROMETHEUS};
+use files::{COMPOSE, COMPOSE_MTLS, MTLS_OVERLAY};
 pub(crate) use name::Name;
 pub(crate) use remove::remove_service;
 use render::{Callee, Vars};
@@ -214,50 +214,11 @@ fn shared_edits(root: &Path, kind: Kind, vars: &Vars) -> Result<Vec<Change>, Str
     let name = &vars.name;
     let templates = root.join("crates/xtask/templates/deploy");
     let deploy = |file: &str| render_file(&templates.join(file), vars);
-    let kind = kind.dir();
     let mut edits = Edits::new(root);
-    edits.insert(
-        COMPOSE,
-        "xtask:services",
-        name,
-        &deploy(&format!("compose-{kind}.yaml"))?,
-    )?;
-    edits.insert(
-        PROMETHEUS,
-        "xtask:scrape-jobs",
-        name,
-        &deploy("prometheus.yaml")?,
-    )?;
-    edits.insert(
-        KUSTOMIZATION,
-        "xtask:resources",
-        name,
-        &deploy("k8s-kustomization-resource.yaml")?,
-    )?;
-    edits.insert(
-        KUSTOMIZATION,
-        "xtask:config-maps",
-        name,
-        &deploy("k8s-kustomization-config.yaml")?,
-    )?;
-    edits.insert(
-        COMPOSE_MTLS,
-        "xtask:services",
-        name,
-        &deploy(&format!("compose-mtls-{kind}.yaml"))?,
-    )?;
-    edits.insert(
-        MTLS_KUSTOMIZATION,
-        "xtask:resources",
-        name,
-        &deploy("k8s-mtls-kustomization-resource.yaml")?,
-    )?;
-    edits.insert(
-        MTLS_KUSTOMIZATION,
-        "xtask:patches",
-        name,
-        &deploy("k8s-mtls-kustomization-patch.yaml")?,
-    )?;
+    for (file, marker, template) in files::BLOCKS {
+        let block = deploy(&template.replace("KIND", kind.dir()))?;
+        edits.insert(file, marker, name, &block)?;
+    }
 
     for callee in &vars.callees {
         let server = callee.name.as_str();

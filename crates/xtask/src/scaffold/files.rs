@@ -11,16 +11,48 @@ pub(crate) const PROMETHEUS: &str = "deploy/prometheus/prometheus.yml";
 pub(crate) const KUSTOMIZATION: &str = "deploy/k8s/base/kustomization.yaml";
 pub(crate) const MTLS_OVERLAY: &str = "deploy/k8s/overlays/mtls";
 pub(crate) const MTLS_KUSTOMIZATION: &str = "deploy/k8s/overlays/mtls/kustomization.yaml";
+/// The overlay's component that issues every service's certificate.
+pub(crate) const MTLS_CERTIFICATES: &str = "deploy/k8s/overlays/mtls/certificates";
+pub(crate) const MTLS_CERTIFICATES_KUSTOMIZATION: &str =
+    "deploy/k8s/overlays/mtls/certificates/kustomization.yaml";
 pub(crate) const CARGO_LOCK: &str = "Cargo.lock";
 
-/// The shared files, and the markers in each that new blocks go above.
-pub(crate) const SHARED: &[(&str, &[&str])] = &[
-    (COMPOSE, &["xtask:services"]),
-    (PROMETHEUS, &["xtask:scrape-jobs"]),
-    (KUSTOMIZATION, &["xtask:resources", "xtask:config-maps"]),
-    (COMPOSE_MTLS, &["xtask:services"]),
-    (MTLS_KUSTOMIZATION, &["xtask:resources", "xtask:patches"]),
+/// Each block a new service gets in a shared file: the file, the marker
+/// line the block goes above, and the block's template in
+/// `templates/deploy/`, where `KIND` stands for `grpc` or `web`.
+pub(crate) const BLOCKS: &[(&str, &str, &str)] = &[
+    (COMPOSE, "xtask:services", "compose-KIND.yaml"),
+    (PROMETHEUS, "xtask:scrape-jobs", "prometheus.yaml"),
+    (
+        KUSTOMIZATION,
+        "xtask:resources",
+        "k8s-kustomization-resource.yaml",
+    ),
+    (
+        KUSTOMIZATION,
+        "xtask:config-maps",
+        "k8s-kustomization-config.yaml",
+    ),
+    (COMPOSE_MTLS, "xtask:services", "compose-mtls-KIND.yaml"),
+    (
+        MTLS_CERTIFICATES_KUSTOMIZATION,
+        "xtask:resources",
+        "k8s-mtls-kustomization-resource.yaml",
+    ),
+    (
+        MTLS_KUSTOMIZATION,
+        "xtask:patches",
+        "k8s-mtls-kustomization-patch.yaml",
+    ),
 ];
+
+/// The shared files that hold blocks, each once.
+pub(crate) fn shared_files() -> Vec<&'static str> {
+    let mut files: Vec<&str> = BLOCKS.iter().map(|(file, _, _)| *file).collect();
+    files.sort_unstable();
+    files.dedup();
+    files
+}
 
 /// The crate of `name`.
 pub(crate) fn crate_dir(name: &Name) -> PathBuf {
@@ -47,7 +79,7 @@ pub(crate) fn config_env(name: &Name) -> PathBuf {
 
 /// The cert-manager `Certificate` of `name` in the mTLS overlay.
 pub(crate) fn certificate(name: &Name) -> PathBuf {
-    Path::new(MTLS_OVERLAY).join(format!("{name}-certificate.yaml"))
+    Path::new(MTLS_CERTIFICATES).join(format!("{name}.yaml"))
 }
 
 /// The mTLS overlay's patch of `name`'s Deployment.

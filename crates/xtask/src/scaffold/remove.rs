@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use super::allow_list::{self, Layout};
-use super::files::{self, COMPOSE, COMPOSE_MTLS, SHARED};
+use super::files::{self, COMPOSE, COMPOSE_MTLS};
 use super::name::Name;
 use super::transaction::{self, Change};
 use super::{Options, blocks, overlay_patches, tree};
@@ -37,18 +37,18 @@ pub(crate) fn remove_service(
 
     let mut changes = Vec::new();
     let mut has_blocks = false;
-    for (file, _) in SHARED {
+    for file in files::shared_files() {
         let Ok(text) = std::fs::read_to_string(root.join(file)) else {
             continue;
         };
         if blocks::contains(&text, name.as_str()) {
             has_blocks = true;
             let mut edited = blocks::remove(file, &text, name.as_str())?;
-            if *file == COMPOSE_MTLS {
+            if file == COMPOSE_MTLS {
                 edited = allow_list::remove(file, &edited, Layout::Compose, name.as_str())?;
             }
             changes.push(Change::Edit(file.into(), edited));
-        } else if *file == COMPOSE_MTLS {
+        } else if file == COMPOSE_MTLS {
             let edited = allow_list::remove(file, &text, Layout::Compose, name.as_str())?;
             if edited != text {
                 changes.push(Change::Edit(file.into(), edited));
