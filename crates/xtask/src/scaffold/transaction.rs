@@ -23,7 +23,7 @@ pub(crate) enum Change {
 }
 
 impl Change {
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         match self {
             Change::Create(path, _) | Change::Edit(path, _) | Change::Delete(path) => path,
         }

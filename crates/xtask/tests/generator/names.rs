@@ -159,3 +159,35 @@ fn a_dry_run_writes_nothing() {
     );
     assert_same(&before, &repo.snapshot(), "after a dry run");
 }
+
+#[test]
+fn a_compose_file_indented_otherwise_is_read_and_edited_all_the_same() {
+    let repo = Repo::copy();
+    // Every indentation doubled: two spaces become four, four eight.
+    let compose: String = repo
+        .read("docker-compose.yaml")
+        .lines()
+        .map(|line| {
+            let indent = line.len() - line.trim_start_matches(' ').len();
+            format!("{}{}\n", " ".repeat(indent * 2), &line[indent..])
+        })
+        .collect();
+    std::fs::write(repo.path("docker-compose.yaml"), compose).unwrap();
+    let before = repo.snapshot();
+
+    repo.ok("new-service shop --kind web --calls recommendations");
+    let compose = repo.read("docker-compose.yaml");
+    assert!(
+        compose.contains("\n    shop:\n      <<: *app\n"),
+        "{compose}"
+    );
+    assert!(
+        compose.contains("        RECOMMENDATIONS_URL: http://recommendations:50051\n"),
+        "{compose}"
+    );
+    // A compose service at eight spaces is still a compose service.
+    let error = repo.refused("new-service grafana --kind web", &[]);
+    assert!(error.contains("a service in docker-compose.yaml"), "{error}");
+    repo.ok("remove-service shop");
+    assert_same(&before, &repo.snapshot(), "after removing shop");
+}

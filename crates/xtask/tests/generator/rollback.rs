@@ -60,3 +60,16 @@ fn a_failure_at_any_step_of_remove_service_leaves_the_service_whole() {
         assert_same(&made, &repo.snapshot(), &fault);
     }
 }
+
+#[test]
+fn a_block_that_would_land_outside_services_is_refused() {
+    let repo = Repo::copy();
+    // The marker moved to the end of the file, at the top level.
+    let compose = repo.read("docker-compose.yaml");
+    let moved = compose.replace("  # xtask:services\n", "") + "# xtask:services\n";
+    std::fs::write(repo.path("docker-compose.yaml"), moved).unwrap();
+    let before = repo.snapshot();
+    let error = repo.refused("new-service shop --kind grpc", &[]);
+    assert!(error.contains("shop is not under `services`"), "{error}");
+    assert_same(&before, &repo.snapshot(), "after the refusal");
+}
