@@ -17,6 +17,7 @@ mod tree;
 mod yaml;
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::path::{Path, PathBuf};
 
 use allow_list::Layout;
@@ -124,13 +125,9 @@ fn owned_files(root: &Path, kind: Kind, vars: &Vars) -> Result<Vec<Change>, Stri
         };
         crate_files.push(Change::Create(target, render_file(&template, vars)?));
     }
-    // The manifest first, then the proto, then the rest in order.
+    // The manifest first; a stable sort keeps the rest in order.
     let cargo_toml = files::crate_dir(name).join("Cargo.toml");
-    crate_files.sort_by_key(|change| match change {
-        Change::Create(path, _) if *path == cargo_toml => (0, path.clone()),
-        Change::Create(path, _) if path.starts_with("protobufs") => (2, path.clone()),
-        Change::Create(path, _) | Change::Edit(path, _) | Change::Delete(path) => (1, path.clone()),
-    });
+    crate_files.sort_by_key(|change| change.path() != cargo_toml);
     match crate_files.first() {
         Some(Change::Create(path, text))
             if *path == cargo_toml && text.starts_with(files::GENERATED_MARK) => {}
@@ -181,15 +178,14 @@ impl<'r> Edits<'r> {
 
     /// The current text of `file`, as edited so far.
     fn text(&mut self, file: &Path) -> Result<&mut String, String> {
-        if !self.texts.contains_key(file) {
-            let text = files::read(self.root, &file.to_string_lossy())?;
-            self.texts.insert(file.to_owned(), (text.clone(), text));
-        }
-        Ok(self
-            .texts
-            .get_mut(file)
-            .map(|(_, now)| now)
-            .ok_or("unreachable")?)
+        let texts = match self.texts.entry(file.to_owned()) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => {
+                let text = files::read(self.root, &file.to_string_lossy())?;
+                entry.insert((text.clone(), text))
+            }
+        };
+        Ok(&mut texts.1)
     }
 
     fn insert(&mut self, file: &str, marker: &str, name: &Name, block: &str) -> Result<(), String> {
@@ -264,28 +260,26 @@ pub(crate) fn overlay_patches(root: &Path) -> Result<Vec<PathBuf>, String> {
         .collect())
 }
 
-/// Reads the edited compose files back with the YAML parser: each must
-/// parse, and hold the new service where the block meant to put it. A
-/// marker moved somewhere else would otherwise go unnoticed.
+/// Reads every edited file back with the YAML parser: each must parse,
+/// and the compose files must hold the new service under `services`, where
+/// its block meant to put it. A marker moved elsewhere would otherwise go
+/// unnoticed.
 fn check_edits(changes: &[Change], name: &Name) -> Result<(), String> {
     for change in changes {
         let Change::Edit(path, text) = change else {
             continue;
         };
         let file = path.to_string_lossy();
-        let doc = yaml::load_one(&file, text)?;
-        let wanted: &[&str] = match file.as_ref() {
-            COMPOSE | COMPOSE_MTLS => &["services", name.as_str()],
-            _ => {
-                yaml::load(&file, text)?;
-                continue;
+        let docs = yaml::load(&file, text)?;
+        if file == COMPOSE || file == COMPOSE_MTLS {
+            let placed = docs
+                .first()
+                .and_then(|doc| yaml::path(doc, &["services", name.as_str()]));
+            if placed.is_none() {
+                return Err(format!(
+                    "{file}: after the edit, {name} is not under `services`; put the `xtask:services` marker line back inside `services:`"
+                ));
             }
-        };
-        if yaml::path(&doc, wanted).is_none() {
-            return Err(format!(
-                "{file}: after the edit, {} is not under `{}`; put the `xtask:services` marker line back inside `services:`",
-                name, wanted[0]
-            ));
         }
     }
     Ok(())

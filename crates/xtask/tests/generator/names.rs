@@ -187,7 +187,10 @@ fn a_compose_file_indented_otherwise_is_read_and_edited_all_the_same() {
     );
     // A compose service at eight spaces is still a compose service.
     let error = repo.refused("new-service grafana --kind web", &[]);
-    assert!(error.contains("a service in docker-compose.yaml"), "{error}");
+    assert!(
+        error.contains("a service in docker-compose.yaml"),
+        "{error}"
+    );
     repo.ok("remove-service shop");
     assert_same(&before, &repo.snapshot(), "after removing shop");
 }
