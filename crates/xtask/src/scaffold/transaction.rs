@@ -149,16 +149,18 @@ fn make(root: &Path, change: &Change, undo: &mut Vec<Undo>) -> Result<(), String
             write_atomically(&path, text.as_bytes(), Some(permissions.clone())).map_err(fail)?;
             undo.push(Undo::Restore(path, before, permissions));
         }
+        // A deletion is recorded before it starts: one that fails half-way
+        // has still deleted something.
         Change::Delete(_) if path.is_dir() => {
             let entries = read_tree(&path).map_err(fail)?;
+            undo.push(Undo::RestoreTree(path.clone(), entries));
             std::fs::remove_dir_all(&path).map_err(fail)?;
-            undo.push(Undo::RestoreTree(path, entries));
         }
         Change::Delete(_) => {
             let before = std::fs::read(&path).map_err(fail)?;
             let permissions = std::fs::metadata(&path).map_err(fail)?.permissions();
+            undo.push(Undo::Restore(path.clone(), before, permissions));
             std::fs::remove_file(&path).map_err(fail)?;
-            undo.push(Undo::Restore(path, before, permissions));
         }
     }
     Ok(())
@@ -300,11 +302,12 @@ fn roll_back(root: &Path, undo: Vec<Undo>) -> Result<(), String> {
     first_error.map_or(Ok(()), Err)
 }
 
+/// Puts back a deleted directory, over whatever part of it is left.
 fn restore_tree(dir: &Path, entries: &[Entry]) -> std::io::Result<()> {
-    std::fs::create_dir(dir)?;
+    std::fs::create_dir_all(dir)?;
     for entry in entries {
         match entry {
-            Entry::Dir(path) => std::fs::create_dir(dir.join(path))?,
+            Entry::Dir(path) => std::fs::create_dir_all(dir.join(path))?,
             Entry::File(path, bytes, permissions) => {
                 std::fs::write(dir.join(path), bytes)?;
                 std::fs::set_permissions(dir.join(path), permissions.clone())?;
