@@ -22,9 +22,11 @@ use clap::Parser as _;
 enum Command {
     /// Add a service on the kit, wired end to end: its crate (and proto, for
     /// gRPC), a compose service, Kubernetes manifests, a Prometheus scrape
-    /// job. Prints every file it writes or changes.
+    /// job, its place in both mTLS overlays. All of it or, on any failure,
+    /// none of it. Prints every file it writes or changes.
     NewService {
-        /// The service's name: lower-case letters, digits, '-' and '_'.
+        /// The service's name, also its host name: lower-case letters,
+        /// digits and '-', starting with a letter, at most 63 long.
         name: String,
         /// A gRPC service (tonic, with its own proto) or a web service
         /// (axum, with a page).
@@ -38,7 +40,8 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Remove a service that `new-service` made, and every change it made.
+    /// Remove a service that `new-service` made, and every change it made;
+    /// also whatever part of one an interrupted run left.
     RemoveService {
         name: String,
         /// Print what would be removed and changed; change nothing.
@@ -81,6 +84,33 @@ fn workspace_root() -> PathBuf {
         .map_or(here.clone(), std::path::Path::to_owned)
 }
 
+/// The generator's options. `XTASK_FAULT=fail:N` makes its Nth step fail
+/// (and everything before it be undone); `XTASK_FAULT=abort:N` stops the
+/// run dead at step N, as a kill would. They exist for the tests of its
+/// all-or-nothing promise (`.ci/new-service-check`).
+fn options(dry_run: bool) -> Result<scaffold::Options, String> {
+    let fault = match std::env::var("XTASK_FAULT") {
+        Err(_) => None,
+        Ok(value) => {
+            let parsed = value.split_once(':').and_then(|(kind, step)| {
+                let kind = match kind {
+                    "fail" => scaffold::FaultKind::Fail,
+                    "abort" => scaffold::FaultKind::Abort,
+                    _ => return None,
+                };
+                Some(scaffold::Fault {
+                    step: step.parse().ok().filter(|s| *s > 0)?,
+                    kind,
+                })
+            });
+            Some(parsed.ok_or_else(|| {
+                format!("XTASK_FAULT={value:?}: expected fail:N or abort:N, N from 1")
+            })?)
+        }
+    };
+    Ok(scaffold::Options { dry_run, fault })
+}
+
 /// Prints the lines of a successful run, or the one line of an error.
 fn report(result: Result<Vec<String>, String>) -> ExitCode {
     match result {
@@ -104,16 +134,13 @@ fn main() -> ExitCode {
             kind,
             calls,
             dry_run,
-        } => report(scaffold::new_service(
-            &workspace_root(),
-            &name,
-            kind,
-            &calls,
-            dry_run,
-        )),
-        Command::RemoveService { name, dry_run } => {
-            report(scaffold::remove_service(&workspace_root(), &name, dry_run))
-        }
+        } => report(options(dry_run).and_then(|options| {
+            scaffold::new_service(&workspace_root(), &name, kind, &calls, options)
+        })),
+        Command::RemoveService { name, dry_run } => report(
+            options(dry_run)
+                .and_then(|options| scaffold::remove_service(&workspace_root(), &name, options)),
+        ),
         Command::Certs {
             out,
             new_ca,

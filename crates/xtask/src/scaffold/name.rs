@@ -1,12 +1,17 @@
-//! A new service's name, checked once, and the forms it takes in each kind
-//! of file.
+//! A new service's name, checked once for what it must be everywhere it
+//! goes, and the forms it takes in each kind of file.
+//!
+//! The name is a crate, a binary, a compose service and host name, a
+//! Kubernetes object and label, a DNS name in a certificate and a Prometheus
+//! job. So it is a DNS-1123 label (which all of those accept) that is also a
+//! usable Rust crate name. Whether it collides with something already in the
+//! repository is `tree.rs`'s question, not this one.
 
-use heck::{ToKebabCase as _, ToShoutySnakeCase as _, ToSnakeCase as _, ToUpperCamelCase as _};
-
-/// Kubernetes object names are DNS labels of at most 63 characters, and the
-/// manifests add suffixes such as `-env-<hash>` to the name; this leaves
-/// room for them.
-const MAX_LEN: usize = 40;
+/// Kubernetes Service and container names, and label values, are DNS-1123
+/// labels of at most 63 characters. The objects whose names add a suffix
+/// (`NAME-env-<hash>`, `NAME-egress-otlp`, `NAME-tls`) are DNS subdomains,
+/// which may be 253 long, so 63 is the binding limit.
+const MAX_LEN: usize = 63;
 
 /// Rust's keywords, strict and reserved: a crate cannot be named for one.
 const RUST_KEYWORDS: &[&str] = &[
@@ -17,39 +22,59 @@ const RUST_KEYWORDS: &[&str] = &[
     "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
 ];
 
-/// A valid service name, as given (`my-shop`): the crate, the binary, the
-/// compose service and the Prometheus job.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Names cargo refuses or warns about for a package: the standard library's
+/// crates, and its own directories under `target/`.
+const CARGO_RESERVED: &[&str] = &[
+    "alloc",
+    "core",
+    "proc_macro",
+    "std",
+    "test",
+    "build",
+    "deps",
+    "examples",
+    "incremental",
+];
+
+/// A valid service name, in its canonical kebab-case form (`my-shop`): the
+/// crate, the binary, the compose service, the Kubernetes objects, the
+/// certificate's name and the Prometheus job.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Name(String);
 
 impl Name {
-    /// Checks `name`: `[a-z][a-z0-9_-]*`, not a Rust keyword, short enough
-    /// for Kubernetes.
+    /// Checks `name`: a DNS-1123 label that starts with a letter, with no
+    /// doubled `-`, not a Rust keyword or a name cargo reserves.
     pub(crate) fn parse(name: &str) -> Result<Name, String> {
+        let refuse = |why: &str| Err(format!("invalid service name {name:?}: {why}"));
+        if name.contains('_') {
+            return refuse(&format!(
+                "it is also a host name, where '_' is not allowed: use {:?}",
+                name.replace('_', "-")
+            ));
+        }
         let mut chars = name.chars();
         let well_formed = chars.next().is_some_and(|c| c.is_ascii_lowercase())
-            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !well_formed {
-            return Err(format!(
-                "invalid service name {name:?}: use lower-case letters, digits, '-' and '_', starting with a letter"
-            ));
+            return refuse("use lower-case letters, digits and '-', starting with a letter");
         }
-        if name.ends_with(['-', '_']) || name.contains("--") || name.contains("__") {
-            return Err(format!(
-                "invalid service name {name:?}: no trailing or doubled '-' or '_'"
-            ));
-        }
-        if RUST_KEYWORDS.contains(&name.to_snake_case().as_str()) {
-            return Err(format!(
-                "invalid service name {name:?}: it is a Rust keyword"
-            ));
+        if name.ends_with('-') || name.contains("--") {
+            return refuse("no trailing or doubled '-'");
         }
         if name.len() > MAX_LEN {
-            return Err(format!(
-                "invalid service name {name:?}: longer than {MAX_LEN} characters, too long for Kubernetes names"
+            return refuse(&format!(
+                "longer than {MAX_LEN} characters, the limit of a DNS label (a Kubernetes Service name)"
             ));
         }
-        Ok(Name(name.to_owned()))
+        let name = Name(name.to_owned());
+        if RUST_KEYWORDS.contains(&name.snake().as_str()) {
+            return refuse("it is a Rust keyword");
+        }
+        if CARGO_RESERVED.contains(&name.snake().as_str()) || is_windows_device(&name.0) {
+            return refuse("cargo reserves it");
+        }
+        Ok(name)
     }
 
     pub(crate) fn as_str(&self) -> &str {
@@ -58,23 +83,37 @@ impl Name {
 
     /// `my_shop`: Rust identifiers and the proto package.
     pub(crate) fn snake(&self) -> String {
-        self.0.to_snake_case()
+        self.0.replace('-', "_")
     }
 
-    /// `my-shop`: Kubernetes object names and labels.
-    pub(crate) fn kebab(&self) -> String {
-        self.0.to_kebab_case()
-    }
-
-    /// `MyShop`: Rust types and the proto service.
+    /// `MyShop`: Rust types and the proto service. Each word capitalised;
+    /// a word may start with a digit (`shop-2` is `Shop2`).
     pub(crate) fn camel(&self) -> String {
-        self.0.to_upper_camel_case()
+        self.0
+            .split('-')
+            .map(|word| {
+                let mut chars = word.chars();
+                chars.next().map_or_else(String::new, |first| {
+                    first.to_ascii_uppercase().to_string() + chars.as_str()
+                })
+            })
+            .collect()
     }
 
     /// `MY_SHOP`: environment variables.
     pub(crate) fn shouty(&self) -> String {
-        self.0.to_shouty_snake_case()
+        self.snake().to_ascii_uppercase()
     }
+}
+
+/// Windows' reserved device names, which cargo refuses as package names
+/// because the crate's directory could not exist there.
+fn is_windows_device(name: &str) -> bool {
+    let numbered = |prefix: &str| {
+        name.strip_prefix(prefix)
+            .is_some_and(|n| n.len() == 1 && n.as_bytes()[0].is_ascii_digit() && n != "0")
+    };
+    ["con", "prn", "aux", "nul"].contains(&name) || numbered("com") || numbered("lpt")
 }
 
 impl std::fmt::Display for Name {
@@ -89,11 +128,15 @@ mod tests {
 
     #[test]
     fn good_names_take_every_form() {
-        let name = Name::parse("my-shop_2").unwrap();
+        let name = Name::parse("my-shop-2").unwrap();
+        assert_eq!(name.as_str(), "my-shop-2");
         assert_eq!(name.snake(), "my_shop_2");
-        assert_eq!(name.kebab(), "my-shop-2");
         assert_eq!(name.camel(), "MyShop2");
         assert_eq!(name.shouty(), "MY_SHOP_2");
+        let longest = "a".repeat(63);
+        assert_eq!(Name::parse(&longest).unwrap().as_str(), longest);
+        // Names made of the templates' own words are names like any other.
+        assert_eq!(Name::parse("callee-web").unwrap().camel(), "CalleeWeb");
     }
 
     #[test]
@@ -102,15 +145,24 @@ mod tests {
             ("", "lower-case"),
             ("Inventory", "lower-case"),
             ("9lives", "lower-case"),
+            ("-shop", "lower-case"),
             ("in ventory", "lower-case"),
+            ("café", "lower-case"),
+            ("my_shop", "use \"my-shop\""),
             ("shop-", "trailing"),
             ("a--b", "doubled"),
             ("match", "keyword"),
             ("type", "keyword"),
-            (&"x".repeat(41), "too long"),
+            ("std", "cargo reserves"),
+            ("proc-macro", "cargo reserves"),
+            ("deps", "cargo reserves"),
+            ("com1", "cargo reserves"),
+            (&"x".repeat(64), "63 characters"),
         ] {
             let error = Name::parse(name).unwrap_err();
             assert!(error.contains(reason), "{name:?}: {error}");
+            assert!(!error.contains('\n'), "{name:?}: not one line: {error}");
         }
+        assert!(Name::parse("com0").is_ok() && Name::parse("console").is_ok());
     }
 }

@@ -51,20 +51,6 @@ pub(crate) fn allocate(used: &mut BTreeSet<u16>, start: u16) -> Result<u16, Stri
     Ok(port)
 }
 
-/// The gRPC port of `service` in `docker-compose.yaml`: its `GRPC_ADDR`.
-/// `None` if it has no such service, or the service is not gRPC.
-pub(crate) fn grpc_port_in_compose(compose: &str, service: &str) -> Option<u16> {
-    let header = format!("  {service}:");
-    let mut lines = compose.lines().skip_while(|line| line.trim_end() != header);
-    lines.next()?;
-    lines
-        .take_while(|line| {
-            line.is_empty() || line.starts_with("   ") || line.trim_start().starts_with('#')
-        })
-        .find_map(|line| line.trim().strip_prefix("GRPC_ADDR:"))
-        .and_then(|addr| after_colons(addr).next())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,11 +63,7 @@ mod tests {
     }
 
     #[test]
-    fn the_grpc_port_of_a_compose_service_is_its_grpc_addr() {
-        let compose = "services:\n  a:\n    environment:\n      GRPC_ADDR: 0.0.0.0:50051\n  b:\n    environment:\n      HTTP_ADDR: 0.0.0.0:8080\n";
-        assert_eq!(grpc_port_in_compose(compose, "a"), Some(50051));
-        assert_eq!(grpc_port_in_compose(compose, "b"), None);
-        assert_eq!(grpc_port_in_compose(compose, "c"), None);
+    fn ports_are_the_numbers_after_colons() {
         assert_eq!(
             after_colons("x: 127.0.0.1:8080:8080, :12, :123456").collect::<Vec<_>>(),
             [8080, 8080]

@@ -2,6 +2,11 @@
 //! marked sections; `templates/README.md` defines both. There is no
 //! template language on purpose: the templates stay real files that
 //! rustfmt, YAML tools and askama can read.
+//!
+//! Renaming is one pass over each line: at every position the longest token
+//! that starts there is replaced, and the scan goes on after it, never over
+//! what it wrote. So a name that contains a token (`callee-web`,
+//! `skeleton-store`) is written once and never renamed again.
 
 use std::path::Path;
 
@@ -21,38 +26,63 @@ pub(crate) struct Vars {
 pub(crate) struct Callee {
     pub(crate) name: Name,
     pub(crate) port: u16,
+    pub(crate) api: Api,
+}
+
+/// What the example call to an upstream is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Api {
+    /// The upstream still has the API the generator gave it (`GetItem`):
+    /// the example calls it through the upstream's own client in `proto`.
+    Generated,
+    /// Any other gRPC service: the example asks its `grpc.health.v1`.
+    Other,
 }
 
 /// Which form a lower-case name takes in a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Style {
+enum Style {
     /// Rust and protobuf: snake_case identifiers and packages.
     Code,
-    /// Kubernetes manifests: kebab-case DNS names.
-    Kubernetes,
-    /// Everything else: the name as given.
-    AsGiven,
+    /// Everything else: the name itself, kebab-case.
+    Name,
 }
 
 impl Style {
-    /// The style of the template at `path`.
-    pub(crate) fn of(path: &Path) -> Style {
-        let file = path.file_name().and_then(|f| f.to_str()).unwrap_or("");
-        if file.ends_with(".rs") || file.ends_with(".proto") {
-            Style::Code
-        } else if file.starts_with("k8s") {
-            Style::Kubernetes
-        } else {
-            Style::AsGiven
+    fn of(path: &Path) -> Style {
+        let code = path
+            .extension()
+            .is_some_and(|ext| ext == "rs" || ext == "proto");
+        if code { Style::Code } else { Style::Name }
+    }
+}
+
+/// Which callees a section is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Filter {
+    All,
+    Generated,
+    Other,
+}
+
+impl Filter {
+    fn admits(self, callee: &Callee) -> bool {
+        match self {
+            Filter::All => true,
+            Filter::Generated => callee.api == Api::Generated,
+            Filter::Other => callee.api == Api::Other,
         }
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Marker {
-    Calls,
-    CallsAny,
-    CallsNone,
+    /// Copied once per callee the filter admits, with `callee` renamed.
+    Each(Filter),
+    /// Copied once if the filter admits any callee.
+    Any(Filter),
+    /// Copied once if there are no callees.
+    None,
     End,
 }
 
@@ -64,13 +94,17 @@ fn marker(line: &str) -> Option<Marker> {
         .and_then(|t| t.strip_suffix("-->"))
         .unwrap_or(text);
     let text = text.trim_start_matches(['/', '#']).trim();
-    match text {
-        "xtask:calls {" => Some(Marker::Calls),
-        "xtask:calls-any {" => Some(Marker::CallsAny),
-        "xtask:calls-none {" => Some(Marker::CallsNone),
-        "xtask:}" => Some(Marker::End),
-        _ => None,
-    }
+    Some(match text {
+        "xtask:calls {" => Marker::Each(Filter::All),
+        "xtask:calls-generated {" => Marker::Each(Filter::Generated),
+        "xtask:calls-other {" => Marker::Each(Filter::Other),
+        "xtask:calls-any {" => Marker::Any(Filter::All),
+        "xtask:calls-any-generated {" => Marker::Any(Filter::Generated),
+        "xtask:calls-any-other {" => Marker::Any(Filter::Other),
+        "xtask:calls-none {" => Marker::None,
+        "xtask:}" => Marker::End,
+        _ => return None,
+    })
 }
 
 /// Renders `template` (from `path`, for errors) with `vars`.
@@ -98,9 +132,14 @@ pub(crate) fn render(path: &Path, template: &str, vars: &Vars) -> Result<String,
             }
         }
         let copies: Vec<Option<&Callee>> = match opened {
-            Marker::Calls => vars.callees.iter().map(Some).collect(),
-            Marker::CallsAny if !vars.callees.is_empty() => vec![None],
-            Marker::CallsNone if vars.callees.is_empty() => vec![None],
+            Marker::Each(filter) => vars
+                .callees
+                .iter()
+                .filter(|c| filter.admits(c))
+                .map(Some)
+                .collect(),
+            Marker::Any(filter) if vars.callees.iter().any(|c| filter.admits(c)) => vec![None],
+            Marker::None if vars.callees.is_empty() => vec![None],
             _ => Vec::new(),
         };
         for callee in copies {
@@ -112,56 +151,85 @@ pub(crate) fn render(path: &Path, template: &str, vars: &Vars) -> Result<String,
     Ok(out)
 }
 
-/// Replaces every token in `line`, longest first.
+/// Replaces every token in `line` in one pass, longest token first at each
+/// position. `callee`'s tokens are only renamed inside a per-callee section.
 fn rename(line: &str, style: Style, vars: &Vars, callee: Option<&Callee>) -> String {
     let lower = |name: &Name| match style {
         Style::Code => name.snake(),
-        Style::Kubernetes => name.kebab(),
-        Style::AsGiven => name.as_str().to_owned(),
+        Style::Name => name.as_str().to_owned(),
     };
-    let mut line = line
-        .replace("SKELETON_BINARY", vars.name.as_str())
-        .replace("SKELETON_ADMIN_PORT", &vars.admin_port.to_string())
-        .replace("SKELETON_PORT", &vars.port.to_string())
-        .replace("Skeleton", &vars.name.camel())
-        .replace("SKELETON", &vars.name.shouty())
-        .replace("skeleton", &lower(&vars.name));
+    // Longest first: a token that is a prefix of another comes after it.
+    let mut tokens = vec![
+        ("SKELETON_NAME", vars.name.as_str().to_owned()),
+        ("SKELETON_ADMIN_PORT", vars.admin_port.to_string()),
+        ("SKELETON_PORT", vars.port.to_string()),
+        ("Skeleton", vars.name.camel()),
+        ("SKELETON", vars.name.shouty()),
+        ("skeleton", lower(&vars.name)),
+    ];
     if let Some(callee) = callee {
-        line = line
-            .replace("CALLEE_PORT", &callee.port.to_string())
-            .replace("Callee", &callee.name.camel())
-            .replace("CALLEE", &callee.name.shouty())
-            .replace("callee", &lower(&callee.name));
+        tokens.extend([
+            ("CALLEE_NAME", callee.name.as_str().to_owned()),
+            ("CALLEE_PORT", callee.port.to_string()),
+            ("Callee", callee.name.camel()),
+            ("CALLEE", callee.name.shouty()),
+            ("callee", lower(&callee.name)),
+        ]);
     }
-    line
+    tokens.sort_by_key(|(token, _)| std::cmp::Reverse(token.len()));
+
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    'scan: while let Some(c) = rest.chars().next() {
+        for (token, replacement) in &tokens {
+            if let Some(after) = rest.strip_prefix(token) {
+                out.push_str(replacement);
+                rest = after;
+                continue 'scan;
+            }
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn vars(callees: &[(&str, u16)]) -> Vars {
+    fn vars(name: &str, callees: &[(&str, u16, Api)]) -> Vars {
         Vars {
-            name: Name::parse("my_shop").unwrap(),
+            name: Name::parse(name).unwrap(),
             port: 8081,
             admin_port: 9081,
             callees: callees
                 .iter()
-                .map(|(name, port)| Callee {
+                .map(|(name, port, api)| Callee {
                     name: Name::parse(name).unwrap(),
                     port: *port,
+                    api: *api,
                 })
                 .collect(),
         }
     }
 
     const TEMPLATE: &str = "\
-name = \"skeleton\" # Skeleton SKELETON SKELETON_PORT SKELETON_ADMIN_PORT SKELETON_BINARY
+name = \"skeleton\" # Skeleton SKELETON SKELETON_PORT SKELETON_ADMIN_PORT SKELETON_NAME
 // xtask:calls {
-callee Callee CALLEE_URL CALLEE_PORT
+callee Callee CALLEE_URL CALLEE_PORT CALLEE_NAME
+// xtask:}
+// xtask:calls-generated {
+generated callee
+// xtask:}
+// xtask:calls-other {
+other callee
 // xtask:}
 # xtask:calls-any {
 any
+# xtask:}
+# xtask:calls-any-other {
+any other
 # xtask:}
 <!-- xtask:calls-none { -->
 none
@@ -171,23 +239,62 @@ end
 
     #[test]
     fn names_take_the_form_of_their_file_and_sections_follow_the_calls() {
-        let rendered = render(Path::new("k8s-web.yaml"), TEMPLATE, &vars(&[])).unwrap();
+        let rendered = render(Path::new("k8s-web.yaml"), TEMPLATE, &vars("my-shop", &[])).unwrap();
         assert_eq!(
             rendered,
-            "name = \"my-shop\" # MyShop MY_SHOP 8081 9081 my_shop\nnone\nend\n"
+            "name = \"my-shop\" # MyShop MY_SHOP 8081 9081 my-shop\nnone\nend\n"
         );
         let rendered = render(
             Path::new("lib.rs"),
             TEMPLATE,
-            &vars(&[("recommendations", 50051), ("stock_keeper", 50052)]),
+            &vars(
+                "my-shop",
+                &[
+                    ("recommendations", 50051, Api::Other),
+                    ("stock-keeper", 50052, Api::Generated),
+                ],
+            ),
         )
         .unwrap();
         assert_eq!(
             rendered,
-            "name = \"my_shop\" # MyShop MY_SHOP 8081 9081 my_shop\n\
-             recommendations Recommendations RECOMMENDATIONS_URL 50051\n\
-             stock_keeper StockKeeper STOCK_KEEPER_URL 50052\n\
-             any\nend\n"
+            "name = \"my_shop\" # MyShop MY_SHOP 8081 9081 my-shop\n\
+             recommendations Recommendations RECOMMENDATIONS_URL 50051 recommendations\n\
+             stock_keeper StockKeeper STOCK_KEEPER_URL 50052 stock-keeper\n\
+             generated stock_keeper\n\
+             other recommendations\n\
+             any\nany other\nend\n"
+        );
+    }
+
+    #[test]
+    fn names_made_of_template_words_are_written_once() {
+        let template = "\
+# xtask:calls {
+name: skeleton-egress-callee
+app.kubernetes.io/name: callee # Skeleton calls Callee
+callee_web::run(SKELETON_NAME)
+# xtask:}
+";
+        let vars = vars(
+            "callee-web",
+            &[
+                ("callee-store", 50052, Api::Generated),
+                ("skeleton", 50053, Api::Other),
+            ],
+        );
+        assert_eq!(
+            render(Path::new("k8s-web.yaml"), template, &vars).unwrap(),
+            "name: callee-web-egress-callee-store\n\
+             app.kubernetes.io/name: callee-store # CalleeWeb calls CalleeStore\n\
+             callee-store_web::run(callee-web)\n\
+             name: callee-web-egress-skeleton\n\
+             app.kubernetes.io/name: skeleton # CalleeWeb calls Skeleton\n\
+             skeleton_web::run(callee-web)\n"
+        );
+        assert_eq!(
+            render(Path::new("lib.rs"), "skeleton::run();\n", &vars).unwrap(),
+            "callee_web::run();\n"
         );
     }
 
@@ -199,7 +306,7 @@ end
             "# xtask:calls {\n# xtask:calls-any {\n",
         ] {
             assert!(
-                render(Path::new("a.yaml"), template, &vars(&[])).is_err(),
+                render(Path::new("a.yaml"), template, &vars("shop", &[])).is_err(),
                 "{template:?}"
             );
         }

@@ -1,4 +1,4 @@
-//! The skeleton service's configuration: every setting is a flag and an
+//! The SKELETON_NAME service's configuration: every setting is a flag and an
 //! environment variable, parsed once at start-up; `--help` lists them.
 
 use kit::ServiceArgs;
@@ -8,7 +8,7 @@ use kit::tls::ClientIdentityArgs;
 // xtask:}
 use kit::grpc_server::GrpcServerArgs;
 
-/// The skeleton gRPC service.
+/// The SKELETON_NAME gRPC service.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(version, about, long_about = None)]
 // Default ports that no other service of this repository uses, so that all
@@ -42,7 +42,7 @@ kit::service_config!(Config, service, grpc.grpc_addr);
 pub struct Callee;
 
 impl kit::grpc_client::Upstream for Callee {
-    const NAME: &'static str = "callee";
+    const NAME: &'static str = "CALLEE_NAME";
     const DEFAULT_URL: &'static str = "http://localhost:CALLEE_PORT";
 }
 // xtask:}

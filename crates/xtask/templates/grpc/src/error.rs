@@ -13,7 +13,7 @@ pub enum SkeletonError {
     ItemNotFound(u64),
     // xtask:calls {
     /// The callee service did not answer in time, or answered an error.
-    #[error("callee unavailable: {0}")]
+    #[error("CALLEE_NAME unavailable: {0}")]
     CalleeUnavailable(String),
     // xtask:}
 }

@@ -6,13 +6,21 @@ use std::sync::Arc;
 
 use proto::skeleton::v1::skeleton_service_server::{SkeletonService, SkeletonServiceServer};
 use proto::skeleton::v1::{GetItemRequest, GetItemResponse, Item};
-// xtask:calls-any {
+use tonic::{Request, Response, Status};
+// xtask:calls-any-other {
 use tonic_health::pb::HealthCheckRequest;
 // xtask:}
-use tonic::{Request, Response, Status};
 
 use crate::error::SkeletonError;
-// xtask:calls {
+// xtask:calls-generated {
+
+/// The callee client: callee's own API client (from `proto`) on the kit's
+/// balanced channel, with its deadline and safe retries.
+pub type CalleeClient = kit::grpc_client::Client<
+    proto::callee::v1::callee_service_client::CalleeServiceClient<kit::grpc_client::Channel>,
+>;
+// xtask:}
+// xtask:calls-other {
 
 /// The callee client: the kit's balanced channel, with its deadline and
 /// safe retries. The example asks callee's health; replace it with callee's
@@ -49,7 +57,20 @@ impl SkeletonApi {
         if id == 0 {
             return Err(SkeletonError::IdMissing);
         }
-        // xtask:calls {
+        // xtask:calls-generated {
+        // The example asks callee for the same item: one this service serves
+        // must exist there too.
+        self.callee
+            .call(proto::callee::v1::GetItemRequest { id }, |mut client, request| async move {
+                client.get_item(request).await
+            })
+            .await
+            .map_err(|status| match status.code() {
+                tonic::Code::NotFound => SkeletonError::ItemNotFound(id),
+                _ => SkeletonError::CalleeUnavailable(status.message().to_owned()),
+            })?;
+        // xtask:}
+        // xtask:calls-other {
         self.callee
             .call(HealthCheckRequest::default(), |mut client, request| async move {
                 client.check(request).await

@@ -1,4 +1,4 @@
-//! The skeleton service: a tonic gRPC server on the service kit, which adds
+//! The SKELETON_NAME service: a tonic gRPC server on the service kit, which adds
 //! health, reflection, limits, telemetry, probes and the drain.
 
 pub mod config;
@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use kit::grpc_server::GrpcServer;
 use kit::{Shutdown, TcpListener};
-// xtask:calls-any {
+// xtask:calls-any-other {
 use tonic_health::pb::health_client::HealthClient;
 // xtask:}
 
@@ -31,7 +31,13 @@ pub enum Error {
 pub fn grpc_server(config: &Config) -> Result<GrpcServer, Error> {
     let api = SkeletonApi {
         items: Arc::new(example_items()),
-        // xtask:calls {
+        // xtask:calls-generated {
+        callee: config.callee.connect(
+            &config.tls_identity,
+            proto::callee::v1::callee_service_client::CalleeServiceClient::new,
+        )?,
+        // xtask:}
+        // xtask:calls-other {
         callee: config
             .callee
             .connect(&config.tls_identity, HealthClient::new)?,

@@ -1,4 +1,4 @@
-//! The skeleton service: an axum web server on the service kit, which adds
+//! The SKELETON_NAME service: an axum web server on the service kit, which adds
 //! the hardened server, security headers, telemetry, probes and the drain.
 
 pub mod config;
@@ -8,7 +8,7 @@ use axum::Router;
 use axum::routing::get;
 use kit::http_server::WebServer;
 use kit::{Shutdown, TcpListener};
-// xtask:calls-any {
+// xtask:calls-any-other {
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 // xtask:}
@@ -30,9 +30,19 @@ impl AppState {
     /// dependencies.
     pub async fn upstreams(&self) -> Vec<UpstreamStatus> {
         vec![
-            // xtask:calls {
+            // xtask:calls-generated {
             UpstreamStatus::of(
-                "callee",
+                "CALLEE_NAME",
+                self.callee
+                    .call(proto::callee::v1::GetItemRequest { id: 1 }, |mut client, request| async move {
+                        client.get_item(request).await
+                    })
+                    .await,
+            ),
+            // xtask:}
+            // xtask:calls-other {
+            UpstreamStatus::of(
+                "CALLEE_NAME",
                 self.callee
                     .call(HealthCheckRequest::default(), |mut client, request| async move {
                         client.check(request).await
@@ -72,7 +82,13 @@ pub fn web_server(config: &Config, state: AppState) -> WebServer {
 /// lazily, so the service starts and is ready while they are down.
 pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> Result<(), Error> {
     let state = AppState {
-        // xtask:calls {
+        // xtask:calls-generated {
+        callee: config.callee.connect(
+            &config.tls_identity,
+            proto::callee::v1::callee_service_client::CalleeServiceClient::new,
+        )?,
+        // xtask:}
+        // xtask:calls-other {
         callee: config
             .callee
             .connect(&config.tls_identity, HealthClient::new)?,

@@ -1,4 +1,4 @@
-//! The `skeleton` binary: the kit's runner around the library, where
+//! The `SKELETON_NAME` binary: the kit's runner around the library, where
 //! everything testable lives.
 
 fn main() -> std::process::ExitCode {

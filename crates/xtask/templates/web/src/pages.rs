@@ -7,7 +7,15 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::AppState;
-// xtask:calls {
+// xtask:calls-generated {
+
+/// The callee client: callee's own API client (from `proto`) on the kit's
+/// balanced channel, with its deadline and safe retries.
+pub type CalleeClient = kit::grpc_client::Client<
+    proto::callee::v1::callee_service_client::CalleeServiceClient<kit::grpc_client::Channel>,
+>;
+// xtask:}
+// xtask:calls-other {
 
 /// The callee client: the kit's balanced channel, with its deadline and
 /// safe retries. The example asks callee's health; replace it with callee's
@@ -34,16 +42,10 @@ pub struct UpstreamStatus {
 }
 
 impl UpstreamStatus {
-    /// The status of `name` from the result of a call to it. A failure is
-    /// logged here, inside the request's span, so with its trace id.
-    pub fn of<T, E: std::fmt::Display>(name: &'static str, result: Result<T, E>) -> UpstreamStatus {
-        if let Err(error) = &result {
-            tracing::warn!(
-                upstream = name,
-                %error,
-                "upstream unavailable; rendering the page without it"
-            );
-        }
+    /// The status of `name` from the result of a call to it. A failed call
+    /// is not logged here: the kit's client has logged it once, inside the
+    /// request's span, after its last attempt.
+    pub fn of<T, E>(name: &'static str, result: Result<T, E>) -> UpstreamStatus {
         UpstreamStatus {
             name,
             answering: result.is_ok(),

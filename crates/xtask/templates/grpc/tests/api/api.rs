@@ -67,7 +67,7 @@ async fn calls_are_measured_by_method() {
 #[tokio::test]
 async fn with_callee_down_a_call_is_unavailable() {
     let closed = testkit::process::free_addr();
-    let app = testkit::spawn(skeleton::run, [format!("--callee-url=http://{closed}")]).await;
+    let app = testkit::spawn(skeleton::run, [format!("--CALLEE_NAME-url=http://{closed}")]).await;
     let status = client(app.addr).await.get_item(get(1)).await.unwrap_err();
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
 }

@@ -1,4 +1,4 @@
-//! The built `skeleton` binary, run as an operator runs it.
+//! The built `SKELETON_NAME` binary, run as an operator runs it.
 
 use testkit::process::{Spec, assert_help_names, config_error};
 use tonic_health::pb::HealthCheckRequest;
@@ -7,7 +7,7 @@ use tonic_health::pb::health_client::HealthClient;
 
 use crate::helpers::channel;
 
-const BIN: &str = env!("CARGO_BIN_EXE_skeleton");
+const BIN: &str = env!("CARGO_BIN_EXE_SKELETON_NAME");
 
 #[test]
 fn help_documents_every_setting_with_its_variable() {

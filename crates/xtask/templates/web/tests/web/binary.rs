@@ -1,9 +1,9 @@
-//! The built `skeleton` binary, run as an operator runs it.
+//! The built `SKELETON_NAME` binary, run as an operator runs it.
 
 use testkit::http::get;
 use testkit::process::{Spec, assert_help_names, config_error};
 
-const BIN: &str = env!("CARGO_BIN_EXE_skeleton");
+const BIN: &str = env!("CARGO_BIN_EXE_SKELETON_NAME");
 
 #[test]
 fn help_documents_every_setting_with_its_variable() {

@@ -5,9 +5,45 @@ use testkit::Spawned;
 /// Starts the service on loopback, with its upstreams stood in for.
 pub async fn spawn_app() -> Spawned<skeleton::Error> {
     let flags: Vec<String> = vec![
-        // xtask:calls {
-        format!("--callee-url=http://{}", testkit::grpc::spawn_health_server().await),
+        // xtask:calls-generated {
+        format!("--CALLEE_NAME-url=http://{}", spawn_callee().await),
+        // xtask:}
+        // xtask:calls-other {
+        format!("--CALLEE_NAME-url=http://{}", testkit::grpc::spawn_health_server().await),
         // xtask:}
     ];
     testkit::spawn(skeleton::run, flags).await
 }
+// xtask:calls-generated {
+
+/// A stand-in for callee on loopback: its own API (from `proto`), answering
+/// every id with an item.
+async fn spawn_callee() -> std::net::SocketAddr {
+    use proto::callee::v1::callee_service_server::{CalleeService, CalleeServiceServer};
+    use proto::callee::v1::{GetItemRequest, GetItemResponse, Item};
+
+    #[derive(Debug)]
+    struct CalleeStandIn;
+
+    #[tonic::async_trait]
+    impl CalleeService for CalleeStandIn {
+        async fn get_item(
+            &self,
+            request: tonic::Request<GetItemRequest>,
+        ) -> Result<tonic::Response<GetItemResponse>, tonic::Status> {
+            let id = request.into_inner().id;
+            let item = Item { id, name: format!("Item {id}") };
+            Ok(tonic::Response::new(GetItemResponse { item: Some(item) }))
+        }
+    }
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(CalleeServiceServer::new(CalleeStandIn))
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+    addr
+}
+// xtask:}

@@ -1,4 +1,4 @@
-//! The skeleton service through its real protocol: in-process page tests
+//! The SKELETON_NAME service through its real protocol: in-process page tests
 //! with a real HTTP client, and the built binary run as an operator runs it.
 
 // Tests: a failed unwrap is a failed test.

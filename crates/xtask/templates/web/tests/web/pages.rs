@@ -28,13 +28,13 @@ async fn an_unknown_path_gets_the_404_page() {
 #[tokio::test]
 async fn with_callee_down_the_page_still_renders_and_says_so() {
     let closed = testkit::process::free_addr();
-    let app = testkit::spawn(skeleton::run, [format!("--callee-url=http://{closed}")]).await;
+    let app = testkit::spawn(skeleton::run, [format!("--CALLEE_NAME-url=http://{closed}")]).await;
     let page = get(app.addr, "/").await;
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("callee: unavailable right now"), "{}", page.body);
+    assert!(page.body.contains("CALLEE_NAME: unavailable right now"), "{}", page.body);
 
     let healthy = spawn_app().await;
     let page = get(healthy.addr, "/").await;
-    assert!(page.body.contains("callee: answering"), "{}", page.body);
+    assert!(page.body.contains("CALLEE_NAME: answering"), "{}", page.body);
 }
 // xtask:}
