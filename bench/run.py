@@ -221,9 +221,10 @@ SHIPPED_LABEL = "Rust, shipped telemetry (always-on)"
 TENTH_LABEL = "Rust, telemetry with sampler 0.1"
 
 
-def start_rust_recommendations(sink_port, sampler):
+def start_rust_recommendations(sink_port, sampler, extra_env=None):
     grpc, admin = free_ports(2)
     env = rust_env(sink_port, sampler)
+    env.update(extra_env or {})
     env.update(GRPC_ADDR=f"127.0.0.1:{grpc}", ADMIN_ADDR=f"127.0.0.1:{admin}")
     service = Service("recommendations", [str(RELEASE / "recommendations")], env)
     service.admin = admin

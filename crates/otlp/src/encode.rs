@@ -22,7 +22,14 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
 
 use self::values::{write_attribute, write_key_values};
-use self::wire::{bytes_field, fixed32_field, fixed64_field, nested, string_field, varint_field};
+use self::wire::{
+    bytes_field, fixed32_field, fixed64_field, nested, nested_sized, string_field, varint_field,
+};
+
+/// Bytes kept for the length of a span (most are 128 bytes to 16 KiB) and
+/// of a batch's outer messages (up to 2 MiB).
+const SPAN_LENGTH_BYTES: usize = 2;
+const BATCH_LENGTH_BYTES: usize = 3;
 
 mod values;
 mod wire;
@@ -115,21 +122,28 @@ pub fn encode_export_request(resource: &Resource, spans: &[SpanData], buf: &mut 
             None => groups.push((scope, vec![data])),
         }
     }
-    nested(RESOURCE_SPANS, buf, |buf| {
+    nested_sized(RESOURCE_SPANS, BATCH_LENGTH_BYTES, buf, |buf| {
         nested(resource_spans::RESOURCE, buf, |buf| {
             for (key, value) in resource.iter() {
                 write_attribute(RESOURCE_ATTRIBUTES, key.as_str(), value, buf);
             }
         });
         for (scope, members) in &groups {
-            nested(resource_spans::SCOPE_SPANS, buf, |buf| {
-                nested(scope_spans::SCOPE, buf, |buf| write_scope(scope, buf));
-                for data in members {
-                    nested(scope_spans::SPANS, buf, |buf| write_span(data, buf));
-                }
-                let schema_url = scope.schema_url().unwrap_or("");
-                string_field(scope_spans::SCHEMA_URL, schema_url, buf);
-            });
+            nested_sized(
+                resource_spans::SCOPE_SPANS,
+                BATCH_LENGTH_BYTES,
+                buf,
+                |buf| {
+                    nested(scope_spans::SCOPE, buf, |buf| write_scope(scope, buf));
+                    for data in members {
+                        nested_sized(scope_spans::SPANS, SPAN_LENGTH_BYTES, buf, |buf| {
+                            write_span(data, buf);
+                        });
+                    }
+                    let schema_url = scope.schema_url().unwrap_or("");
+                    string_field(scope_spans::SCHEMA_URL, schema_url, buf);
+                },
+            );
         }
         let schema_url = resource.schema_url().unwrap_or("");
         string_field(resource_spans::SCHEMA_URL, schema_url, buf);

@@ -39,7 +39,8 @@ impl SpanExporter {
 impl opentelemetry_sdk::trace::SpanExporter for SpanExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let spans = batch.len() as u64;
-        let mut body = Vec::new();
+        // Room for a typical span, so the buffer rarely grows while written.
+        let mut body = Vec::with_capacity(batch.len() * 256);
         encode_export_request(&self.resource, &batch, &mut body);
         drop(batch);
         match self.transport.send(Bytes::from(body)).await {

@@ -24,9 +24,7 @@ fn varint(value: u64, buf: &mut Vec<u8>) {
 
 /// A length-delimited field (a message, a string, bytes) whose contents
 /// `write` appends: it is written first, and its length, which goes before
-/// it, filled in after. A byte is kept for the length, enough below 128;
-/// a longer one moves the contents up to make room, which costs a copy of
-/// them and saves measuring every message twice.
+/// it, filled in after. One byte is kept for the length, enough below 128.
 pub(super) fn nested(tag: u32, buf: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
     key(tag, WireType::LengthDelimited, buf);
     let at = buf.len();
@@ -35,15 +33,56 @@ pub(super) fn nested(tag: u32, buf: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8
     let len = buf.len() - at - 1;
     if len < 0x80 {
         buf[at] = len as u8;
-        return;
+    } else {
+        fill_length(buf, at, 1, len);
     }
-    let extra = encoded_len_varint(len as u64) - 1;
-    let end = buf.len();
-    buf.resize(end + extra, 0);
-    buf.copy_within(at + 1..end, at + 1 + extra);
-    let mut length = Vec::with_capacity(extra + 1);
-    encode_varint(len as u64, &mut length);
-    buf[at..at + length.len()].copy_from_slice(&length);
+}
+
+/// [`nested`], keeping `kept` bytes for the length: as many as its varint
+/// usually takes (two for a span, of 128 bytes to 16 KiB; three for a
+/// batch, up to 2 MiB). A length of another size moves the contents to fit
+/// it, which costs a copy of them and saves measuring every message twice.
+pub(super) fn nested_sized(
+    tag: u32,
+    kept: usize,
+    buf: &mut Vec<u8>,
+    write: impl FnOnce(&mut Vec<u8>),
+) {
+    key(tag, WireType::LengthDelimited, buf);
+    let at = buf.len();
+    buf.extend_from_slice(&[0; 10][..kept]);
+    write(buf);
+    let len = buf.len() - at - kept;
+    fill_length(buf, at, kept, len);
+}
+
+/// Writes the varint `len` at `at`, where `kept` bytes were kept for it
+/// before `len` bytes of contents, moving the contents if it takes more or
+/// fewer bytes than that.
+fn fill_length(buf: &mut Vec<u8>, at: usize, kept: usize, len: usize) {
+    let size = encoded_len_varint(len as u64);
+    if size != kept {
+        let end = buf.len();
+        if size > kept {
+            buf.resize(end + size - kept, 0);
+        }
+        buf.copy_within(at + kept..end, at + size);
+        buf.truncate(at + size + len);
+    }
+    fill_varint(len as u64, &mut buf[at..at + size]);
+}
+
+/// Writes `value` as a varint that fills `out` exactly (`out` is as long
+/// as `encoded_len_varint(value)`): seven bits a byte, low bits first, the
+/// top bit set on every byte but the last.
+fn fill_varint(mut value: u64, out: &mut [u8]) {
+    for byte in out.iter_mut() {
+        *byte = value as u8 | 0x80;
+        value >>= 7;
+    }
+    if let Some(last) = out.last_mut() {
+        *last &= 0x7f;
+    }
 }
 
 /// A string or bytes, whose length is known before: written in one go.
