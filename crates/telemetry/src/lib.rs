@@ -108,7 +108,9 @@ impl Drop for Telemetry {
 /// The trace id of the current span, if it has one: for pages that show
 /// their own trace id, and for links to the trace.
 pub fn current_trace_id() -> Option<String> {
-    Some(call_span::current_span_context()?.trace_id().to_string())
+    Some(traceparent::trace_id_hex(
+        call_span::current_span_context()?.trace_id(),
+    ))
 }
 
 /// Logs a panic that a server's panic layer caught, as one ERROR line in the

@@ -65,6 +65,14 @@ fn write_hex(bytes: &[u8], out: &mut [u8]) {
     }
 }
 
+/// A trace id in lowercase hex, as a page shows it and `traceparent` carries
+/// it.
+pub(crate) fn trace_id_hex(trace_id: TraceId) -> String {
+    let mut hex = [0; 32];
+    write_hex(&trace_id.to_bytes(), &mut hex);
+    hex.iter().map(|&digit| char::from(digit)).collect()
+}
+
 /// `00-{trace_id}-{span_id}-{flags}` for a valid span context: the value of
 /// `traceparent` and of `traceresponse`. Of the flags only "sampled" is
 /// written, as the SDK's propagator does.
@@ -165,5 +173,13 @@ mod tests {
             assert_eq!(format(&span_context).as_ref(), headers.get("traceparent"));
         }
         assert_eq!(format(&SpanContext::empty_context()), None);
+    }
+
+    #[test]
+    fn a_trace_id_is_written_as_its_display_writes_it() {
+        for id in [1, u128::MAX, 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736] {
+            let trace_id = TraceId::from(id);
+            assert_eq!(trace_id_hex(trace_id), trace_id.to_string());
+        }
     }
 }
