@@ -29,6 +29,12 @@ CANDIDATES = [
     ("queue 8192, batch 2048, every 1 s",
      {"OTEL_BSP_MAX_QUEUE_SIZE": "8192", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "2048",
       "OTEL_BSP_SCHEDULE_DELAY": "1000"}),
+    ("queue 8192, batch 1024, every 1 s",
+     {"OTEL_BSP_MAX_QUEUE_SIZE": "8192", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "1024",
+      "OTEL_BSP_SCHEDULE_DELAY": "1000"}),
+    ("queue 16384, batch 2048, every 1 s",
+     {"OTEL_BSP_MAX_QUEUE_SIZE": "16384", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "2048",
+      "OTEL_BSP_SCHEDULE_DELAY": "1000"}),
 ]
 
 

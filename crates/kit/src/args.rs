@@ -52,7 +52,8 @@ OpenTelemetry, from its standard environment variables:
   OTEL_PROPAGATORS               tracecontext,baggage (the default), or none
   OTEL_TRACES_EXPORTER=none      turn traces off
   OTEL_LOGS_EXPORTER=none        turn OTLP logs off
-  OTEL_BSP_*, OTEL_BLRP_*        batch sizes, queue bounds, delays, timeouts
+  OTEL_BSP_*, OTEL_BLRP_*        batch sizes, queue bounds, delays, timeouts (spans, unless set:
+                                 batches of 2048 every second, a queue of 16384)
   OTEL_EXPORTER_OTLP_TRACES_*,   the exporter settings above for one signal, which win
   OTEL_EXPORTER_OTLP_LOGS_*      over the generic ones";
 
