@@ -232,9 +232,10 @@ def start_rust_recommendations(sink_port, sampler, extra_env=None):
     return service, grpc, ready
 
 
-def start_rust_marketplace(sink_port, sampler, grpc_port):
+def start_rust_marketplace(sink_port, sampler, grpc_port, extra_env=None):
     http, admin = free_ports(2)
     env = rust_env(sink_port, sampler)
+    env.update(extra_env or {})
     env.update(
         HTTP_ADDR=f"127.0.0.1:{http}",
         ADMIN_ADDR=f"127.0.0.1:{admin}",

@@ -35,8 +35,12 @@ from test_cross_files import APP_SERVICES, _pod_env, compose_env
 SAMPLING_PROCESSORS = {"tail_sampling", "probabilistic_sampler"}
 # Connectors whose metrics must count every span.
 TRACE_METRIC_CONNECTORS = {"spanmetrics", "servicegraph"}
-# The OpenTelemetry SDK's default for OTEL_BSP_SCHEDULE_DELAY, in ms (the
+# The export delay assumed for a service that does not set
+# OTEL_BSP_SCHEDULE_DELAY, in ms: the OpenTelemetry SDK's default (the
 # specification's and opentelemetry_sdk 0.33's OTEL_BSP_SCHEDULE_DELAY_DEFAULT).
+# The kit's services send every second unless it is set
+# (crates/telemetry/src/export.rs); the check keeps the SDK's longer delay,
+# which a service built on another SDK would have.
 SDK_DEFAULT_BSP_DELAY_MS = 5000
 # The longest a page's trace takes from its first span's start to its root's
 # end: the marketplace gives its one upstream call a 400 ms deadline
