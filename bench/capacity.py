@@ -27,7 +27,6 @@ import os
 import platform
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,53 +37,17 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from capacity_model import print_model
+from run import V1_BODY, V1_PATH, free_ports, http_ok, tcp_open, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASE = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
 SERVICE_CPU, LOAD_CPU = "0", "1"
-V1_PATH = "/recommendations.v1.RecommendationsService/Recommend"
 LEGACY_PATH = "/Recommendations/Recommend"
-# RecommendRequest{user_id: 1, category: MYSTERY, max_results: 3}, framed
-# for gRPC (as bench/run.py sends it).
-V1_BODY = bytes([0, 0, 0, 0, 6, 0x08, 0x01, 0x10, 0x01, 0x18, 0x03])
 # The same without a category: v1 answers INVALID_ARGUMENT.
 V1_INVALID_BODY = bytes([0, 0, 0, 0, 4, 0x08, 0x01, 0x18, 0x03])
 # The tutorial's RecommendationRequest (MYSTERY is 0, so not sent).
 LEGACY_BODY = bytes([0, 0, 0, 0, 4, 0x08, 0x01, 0x18, 0x03])
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
-def wait_until(check, what, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except OSError:
-            pass
-        time.sleep(0.01)
-    raise RuntimeError(f"{what}: not ready after {timeout} s")
-
-
-def http_ok(url):
-    with urllib.request.urlopen(url, timeout=2) as response:
-        return response.status == 200
-
-
-def tcp_open(port):
-    with socket.create_connection(("127.0.0.1", port), timeout=1):
-        return True
 
 
 def spawn(argv, env, cpu, **kwargs):

@@ -14,6 +14,7 @@ import yaml
 
 from collector_metrics import COLLECTOR_METRICS, TRACE_DERIVED_METRICS
 from conftest import ROOT, K8S_TIERS
+from queries import strings_under
 from test_cross_files import _of_kind, _selects
 
 
@@ -225,23 +226,13 @@ def _collector_metric_names():
     """(where, name) for every otelcol_* and traces_* name in a dashboard
     query or in the Tempo data source's trace-to-metrics queries."""
     pattern = re.compile(r"\b((?:otelcol|traces)_[a-z0-9_]+)")
-    found = []
-
-    def walk(node, where):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in ("expr", "query", "definition") and isinstance(value, str):
-                    found.extend((where, name) for name in pattern.findall(value))
-                else:
-                    walk(value, where)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item, where)
-
+    keys = ("expr", "query", "definition")
+    queries = []
     for path in sorted((ROOT / "deploy/grafana/dashboards").glob("*.json")):
-        walk(json.loads(path.read_text()), path.name)
-    walk(yaml.safe_load((ROOT / "deploy/grafana/provisioning/datasources/datasources.yaml").read_text()),
-         "datasources.yaml")
+        queries += strings_under(json.loads(path.read_text()), keys, path.name)
+    datasources = ROOT / "deploy/grafana/provisioning/datasources/datasources.yaml"
+    queries += strings_under(yaml.safe_load(datasources.read_text()), keys, "datasources.yaml")
+    found = [(where, name) for where, query in queries for name in pattern.findall(query)]
     return found
 
 

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
+from queries import strings_under
 
 APP_SERVICES = ("recommendations", "marketplace")
 
@@ -204,23 +205,11 @@ def _promql_expressions():
     """Every PromQL expression in the dashboards (panel targets and template
     variable queries) and in the rule files, with where it is."""
     found = []
-
-    def walk(node, where):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in ("expr", "query") and isinstance(value, str):
-                    found.append((where, value))
-                else:
-                    walk(value, where)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item, where)
-
     for path in sorted((ROOT / "deploy/grafana/dashboards").glob("*.json")):
-        walk(json.loads(path.read_text()), path.name)
+        found += strings_under(json.loads(path.read_text()), ("expr", "query"), path.name)
     for path in sorted((ROOT / "deploy/prometheus/rules").glob("*.yml")):
         if not path.name.endswith("_test.yml"):
-            walk(yaml.safe_load(path.read_text()), path.name)
+            found += strings_under(yaml.safe_load(path.read_text()), ("expr", "query"), path.name)
     return found
 
 

@@ -3,6 +3,7 @@
 //! serving, with telemetry on or off (panic recovery is a layer of its own);
 //! and a gRPC server without reflection still names its calls.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -51,16 +52,28 @@ struct WebConfig {
     http: HttpServerArgs,
 }
 
-/// Serves `server` on loopback until the test ends.
-async fn serve_grpc(server: GrpcServer) -> SocketAddr {
+/// Runs `serve` on a loopback listener until the test ends; returns its
+/// address.
+async fn serve_on_loopback<F, Fut, E>(serve: F) -> SocketAddr
+where
+    F: FnOnce(TcpListener, Shutdown) -> Fut,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: std::fmt::Debug,
+{
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (shutdown, controller) = Shutdown::new(Duration::from_secs(1));
+    let served = serve(listener, shutdown);
     tokio::spawn(async move {
         let _controller = controller;
-        server.serve(listener, shutdown).await.unwrap();
+        served.await.unwrap();
     });
     addr
+}
+
+/// Serves `server` on loopback until the test ends.
+async fn serve_grpc(server: GrpcServer) -> SocketAddr {
+    serve_on_loopback(|listener, shutdown| server.serve(listener, shutdown)).await
 }
 
 fn grpc_server() -> GrpcServer {
@@ -84,14 +97,7 @@ async fn serve_web(router: Router, telemetry: bool) -> SocketAddr {
     if !telemetry {
         server = server.without_telemetry();
     }
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (shutdown, controller) = Shutdown::new(Duration::from_secs(1));
-    tokio::spawn(async move {
-        let _controller = controller;
-        server.serve(listener, shutdown).await.unwrap();
-    });
-    addr
+    serve_on_loopback(|listener, shutdown| server.serve(listener, shutdown)).await
 }
 
 fn fragile_router() -> Router {

@@ -14,7 +14,7 @@ use testkit::process::config_error;
 use tonic::Code;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
-use crate::helpers::{admin_get, spawn_app_with};
+use crate::helpers::{TestApp, admin_get, spawn_app_with};
 
 fn request() -> RecommendRequest {
     RecommendRequest {
@@ -92,6 +92,13 @@ fn mutual_tls_flags<'a>(
     ]
 }
 
+/// Recommendations with mutual TLS on, its own certificate from `pki`, and
+/// `allowed` as `TLS_ALLOWED_CLIENTS`.
+async fn spawn_mutual_tls(pki: &Pki, allowed: &str) -> TestApp {
+    let (cert, key) = (pki.cert("recommendations"), pki.key("recommendations"));
+    spawn_app_with(&mutual_tls_flags(pki, path(&cert), path(&key), allowed)).await
+}
+
 #[tokio::test]
 async fn tls_serves_a_trusting_client_and_refuses_plaintext_and_untrusting_clients() {
     let pki = pki::write("books-ca", &["recommendations"]);
@@ -117,14 +124,7 @@ async fn mutual_tls_serves_allowed_services_and_denies_other_valid_certificates(
         "books-ca",
         &["recommendations", "marketplace", "storefront"],
     );
-    let (cert, key) = (pki.cert("recommendations"), pki.key("recommendations"));
-    let app = spawn_app_with(&mutual_tls_flags(
-        &pki,
-        path(&cert),
-        path(&key),
-        "marketplace",
-    ))
-    .await;
+    let app = spawn_mutual_tls(&pki, "marketplace").await;
 
     assert_eq!(
         call_tls(app.addr, &pki, Some((&pki, "marketplace")))
@@ -159,8 +159,7 @@ async fn mutual_tls_serves_allowed_services_and_denies_other_valid_certificates(
 async fn an_empty_allow_list_admits_no_service() {
     // What a generated service that nothing calls yet runs with.
     let pki = pki::write("books-ca", &["recommendations", "marketplace"]);
-    let (cert, key) = (pki.cert("recommendations"), pki.key("recommendations"));
-    let app = spawn_app_with(&mutual_tls_flags(&pki, path(&cert), path(&key), "")).await;
+    let app = spawn_mutual_tls(&pki, "").await;
     let denied = call_tls(app.addr, &pki, Some((&pki, "marketplace"))).await;
     assert_eq!(denied.map_err(|s| s.code()), Err(Code::PermissionDenied));
 }
@@ -169,24 +168,9 @@ async fn an_empty_allow_list_admits_no_service() {
 async fn mutual_tls_refuses_handshakes_without_a_certificate_or_with_a_foreign_one() {
     let pki = pki::write("books-ca", &["recommendations", "marketplace"]);
     let other = pki::write("other-ca", &["marketplace"]);
-    let (cert, key) = (pki.cert("recommendations"), pki.key("recommendations"));
-    let app = spawn_app_with(&mutual_tls_flags(
-        &pki,
-        path(&cert),
-        path(&key),
-        "marketplace",
-    ))
-    .await;
+    let app = spawn_mutual_tls(&pki, "marketplace").await;
 
     let anonymous = call_tls(app.addr, &pki, None).await;
-    eprintln!("ANON {anonymous:?}");
-    if let Err(s) = &anonymous {
-        let mut e: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(s);
-        while let Some(x) = e {
-            eprintln!("  src {x:?}");
-            e = x.source();
-        }
-    }
     assert!(
         anonymous.is_err(),
         "a client without a certificate was served: {anonymous:?}"
@@ -259,14 +243,7 @@ async fn a_silent_handshake_neither_blocks_others_nor_outlives_its_timeout() {
 #[tokio::test]
 async fn the_admin_port_stays_plain_http_with_mutual_tls_on() {
     let pki = pki::write("books-ca", &["recommendations"]);
-    let (cert, key) = (pki.cert("recommendations"), pki.key("recommendations"));
-    let app = spawn_app_with(&mutual_tls_flags(
-        &pki,
-        path(&cert),
-        path(&key),
-        "marketplace",
-    ))
-    .await;
+    let app = spawn_mutual_tls(&pki, "marketplace").await;
     let healthz = admin_get(app.admin_addr, "/healthz").await;
     assert!(healthz.starts_with("HTTP/1.1 200"), "{healthz}");
     let metrics = admin_get(app.admin_addr, "/metrics").await;
