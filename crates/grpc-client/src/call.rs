@@ -98,20 +98,29 @@ impl<C: Clone> Client<C> {
         let retried = RetriedCall::default();
         let mut retries = 0;
         let status = loop {
+            let left = self.deadline.saturating_sub(started.elapsed());
             let mut message = tonic::Request::new(request.clone());
-            message.set_timeout(self.deadline.saturating_sub(started.elapsed()));
+            message.set_timeout(left);
             message.extensions_mut().insert(retried.clone());
-            let status = match attempt(self.client.clone(), message).await {
-                Ok(response) => return Ok(response.into_inner()),
+            // tonic's own timer starts once a connection takes the request;
+            // this one also bounds the wait for an instance to send it to,
+            // which lasts as long as the upstream's name resolves to none.
+            let status = match tokio::time::timeout(left, attempt(self.client.clone(), message))
+                .await
+            {
+                Ok(Ok(response)) => return Ok(response.into_inner()),
                 // tonic answers the expiry of the `grpc-timeout` it was given
                 // with CANCELLED; a call whose deadline has passed was cut
                 // off by it, as its span and metric sample say too.
-                Err(status)
+                Ok(Err(status))
                     if status.code() == Code::Cancelled && started.elapsed() >= self.deadline =>
                 {
                     Status::deadline_exceeded(status.message())
                 }
-                Err(status) => status,
+                Ok(Err(status)) => status,
+                Err(_elapsed) => Status::deadline_exceeded(
+                    "no answer within the deadline; no instance of the upstream may be known",
+                ),
             };
             if let Some(refused) = self.handshake_refusal(&status, started).await {
                 break Status::unavailable(refused);
@@ -240,6 +249,21 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!((status.code(), attempts), (Code::DeadlineExceeded, 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_attempt_that_never_answers_ends_at_the_deadline() {
+        // As a call waits while no instance of the upstream is known.
+        let client = Client::new((), Duration::from_millis(100));
+        let started = Instant::now();
+        let status = client
+            .call((), |(), _request| {
+                std::future::pending::<Result<tonic::Response<()>, Status>>()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::DeadlineExceeded);
+        assert_eq!(started.elapsed(), Duration::from_millis(100));
     }
 
     #[tokio::test(start_paused = true)]

@@ -11,7 +11,8 @@ use proto::v1::{BookCategory, RecommendRequest};
 use testkit::process::Spec;
 
 use crate::helpers::{
-    get, listed_titles, marketplace_spec, recommendations_bin, sample, spawn_recommendations_with,
+    MARKETPLACE_BIN, get, listed_titles, marketplace_spec, recommendations_bin, sample,
+    spawn_recommendations_with,
 };
 
 const NOTICE: &str = "Recommendations are unavailable right now";
@@ -177,6 +178,50 @@ async fn with_recommendations_down_one_page_load_logs_one_line_for_its_failed_ca
             &unavailable
         ),
         Some(3.0),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn with_recommendations_name_resolving_to_nothing_the_page_degrades_within_the_deadline() {
+    // `.invalid` never resolves (RFC 2606), as a stopped compose container's
+    // name or a Kubernetes Service that is not there yet: the channel knows
+    // no instance to send the call to, and must not wait for one forever.
+    let marketplace = Spec::new(MARKETPLACE_BIN, "HTTP_ADDR")
+        .env(
+            "RECOMMENDATIONS_URL",
+            "http://recommendations.invalid:50051",
+        )
+        .start()
+        .await;
+
+    let started = Instant::now();
+    let page = tokio::time::timeout(Duration::from_secs(10), get(marketplace.addr, "/"))
+        .await
+        .expect("the page waited for an instance of recommendations past its deadline");
+    let took = started.elapsed();
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(NOTICE), "{}", page.body);
+    assert!(took < Duration::from_millis(1500), "took {took:?}");
+
+    let failures = warnings_and_errors(&marketplace)
+        .into_iter()
+        .filter(|line| line["message"] == "gRPC call failed")
+        .collect::<Vec<_>>();
+    assert_eq!(failures.len(), 1, "{failures:#?}");
+    assert_eq!(failures[0]["rpc.response.status_code"], "DEADLINE_EXCEEDED");
+    let metrics = get(marketplace.admin_addr, "/metrics").await.body;
+    let deadline = [
+        "rpc_method=\"recommendations.v1.RecommendationsService/Recommend\"",
+        "rpc_response_status_code=\"DEADLINE_EXCEEDED\"",
+    ];
+    assert_eq!(
+        sample(
+            &metrics,
+            "rpc_client_call_duration_seconds_count{",
+            &deadline
+        ),
+        Some(1.0),
         "{metrics}"
     );
 }
