@@ -114,18 +114,25 @@ async fn with_recommendations_slow_the_page_renders_within_the_deadline_and_logs
     assert_eq!(failures[0]["message"], "gRPC call failed");
     assert_eq!(failures[0]["rpc.response.status_code"], "DEADLINE_EXCEEDED");
     assert_eq!(failures[0]["trace_id"], trace_id);
+    assert_recommend_attempts(&marketplace, "DEADLINE_EXCEEDED", 1.0).await;
+}
+
+/// Asserts that the marketplace's client recorded `count` Recommend
+/// attempts that ended with `code`.
+async fn assert_recommend_attempts(
+    marketplace: &testkit::process::Process,
+    code: &str,
+    count: f64,
+) {
     let metrics = get(marketplace.admin_addr, "/metrics").await.body;
-    let deadline = [
+    let status = format!("rpc_response_status_code=\"{code}\"");
+    let labels = [
         "rpc_method=\"recommendations.v1.RecommendationsService/Recommend\"",
-        "rpc_response_status_code=\"DEADLINE_EXCEEDED\"",
+        status.as_str(),
     ];
     assert_eq!(
-        sample(
-            &metrics,
-            "rpc_client_call_duration_seconds_count{",
-            &deadline
-        ),
-        Some(1.0),
+        sample(&metrics, "rpc_client_call_duration_seconds_count{", &labels),
+        Some(count),
         "{metrics}"
     );
 }
@@ -166,20 +173,7 @@ async fn with_recommendations_down_one_page_load_logs_one_line_for_its_failed_ca
     assert_eq!(line["attempts"], 3, "{line}");
     assert_eq!(line["trace_id"], trace_id.as_str());
     // Every attempt still has its sample.
-    let metrics = get(marketplace.admin_addr, "/metrics").await.body;
-    let unavailable = [
-        "rpc_method=\"recommendations.v1.RecommendationsService/Recommend\"",
-        "rpc_response_status_code=\"UNAVAILABLE\"",
-    ];
-    assert_eq!(
-        sample(
-            &metrics,
-            "rpc_client_call_duration_seconds_count{",
-            &unavailable
-        ),
-        Some(3.0),
-        "{metrics}"
-    );
+    assert_recommend_attempts(&marketplace, "UNAVAILABLE", 3.0).await;
 }
 
 #[tokio::test]
@@ -210,20 +204,7 @@ async fn with_recommendations_name_resolving_to_nothing_the_page_degrades_within
         .collect::<Vec<_>>();
     assert_eq!(failures.len(), 1, "{failures:#?}");
     assert_eq!(failures[0]["rpc.response.status_code"], "DEADLINE_EXCEEDED");
-    let metrics = get(marketplace.admin_addr, "/metrics").await.body;
-    let deadline = [
-        "rpc_method=\"recommendations.v1.RecommendationsService/Recommend\"",
-        "rpc_response_status_code=\"DEADLINE_EXCEEDED\"",
-    ];
-    assert_eq!(
-        sample(
-            &metrics,
-            "rpc_client_call_duration_seconds_count{",
-            &deadline
-        ),
-        Some(1.0),
-        "{metrics}"
-    );
+    assert_recommend_attempts(&marketplace, "DEADLINE_EXCEEDED", 1.0).await;
 }
 
 /// Starts Recommendations in-process with a one-book catalogue, so answers
