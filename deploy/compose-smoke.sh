@@ -68,10 +68,14 @@ start_podman() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       "${need[@]}" netavark aardvark-dns crun fuse-overlayfs slirp4netns uidmap >/dev/null
   fi
-  export CONTAINERS_CONF="$smoke/containers.conf"
+  # The service outlives this run, and the next run reuses it, from this
+  # tree or another; it reads its settings on every build. So they live at a
+  # fixed path, not in this tree, which a scratch clone removes when done.
+  mkdir -p /run/podman
+  cp "$smoke/containers.conf" /run/podman/online-books-containers.conf
+  export CONTAINERS_CONF=/run/podman/online-books-containers.conf
   local socket=/run/podman/podman.sock
   export DOCKER_HOST="unix://$socket"
-  mkdir -p /run/podman
   if ! curl -sf --unix-socket "$socket" http://d/_ping >/dev/null 2>&1; then
     podman system service --time 0 "unix://$socket" >"$state/podman-service.log" 2>&1 &
     for _ in $(seq 50); do
