@@ -69,15 +69,18 @@ start_podman() {
       "${need[@]}" netavark aardvark-dns crun fuse-overlayfs slirp4netns uidmap >/dev/null
   fi
   # The service outlives this run, and the next run reuses it, from this
-  # tree or another; it reads its settings on every build. So they live at a
-  # fixed path, not in this tree, which a scratch clone removes when done.
+  # tree or another, which a scratch clone removes when done. So nothing of
+  # the service may be in this tree: its settings, which it reads on every
+  # build, live at a fixed path, and it runs from / (from a removed working
+  # directory, it can build images but start no container: "write child:
+  # broken pipe").
   mkdir -p /run/podman
   cp "$smoke/containers.conf" /run/podman/online-books-containers.conf
   export CONTAINERS_CONF=/run/podman/online-books-containers.conf
   local socket=/run/podman/podman.sock
   export DOCKER_HOST="unix://$socket"
   if ! curl -sf --unix-socket "$socket" http://d/_ping >/dev/null 2>&1; then
-    podman system service --time 0 "unix://$socket" >"$state/podman-service.log" 2>&1 &
+    (cd / && exec podman system service --time 0 "unix://$socket") >"$state/podman-service.log" 2>&1 &
     for _ in $(seq 50); do
       curl -sf --unix-socket "$socket" http://d/_ping >/dev/null 2>&1 && break
       sleep 0.2
