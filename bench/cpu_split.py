@@ -11,7 +11,11 @@ second, how busy each CPU was, and the service's own CPU time per call
 
 Needs the release binaries and h2load, as `bash bench/run.sh` leaves them:
 
-    python3 bench/cpu_split.py [--rounds 3] [--duration 10]
+    python3 bench/cpu_split.py [--rounds 3] [--duration 10] [--sink-nice N]
+
+`--sink-nice 19` runs the receiver at the lowest priority, so that h2load
+has the load CPU first whenever both want it: a test of whether the
+receiver's work in bursts, as batches arrive, holds back the load.
 """
 
 import argparse
@@ -45,11 +49,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10, help="seconds per run")
+    parser.add_argument("--sink-nice", type=int, default=0, help="the OTLP receiver's nice value")
     args = parser.parse_args()
 
     sink_port = run.free_port()
     sink = subprocess.Popen(
-        ["taskset", "-c", run.LOAD_CPU, str(run.RELEASE / "otlp-sink"), "--addr", f"127.0.0.1:{sink_port}"],
+        ["nice", "-n", str(args.sink_nice), "taskset", "-c", run.LOAD_CPU,
+         str(run.RELEASE / "otlp-sink"), "--addr", f"127.0.0.1:{sink_port}"],
         stdout=subprocess.DEVNULL,
     )
     systems = [
