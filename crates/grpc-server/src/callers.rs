@@ -10,10 +10,10 @@
 //! as usual, and the TLS [`tls::Peer`], for a handler that wants to know
 //! which service is calling.
 
-use std::future::Future;
-use std::pin::Pin;
+use std::future::Ready;
 use std::task::{Context, Poll};
 
+use futures_util::future::Either;
 use tonic::Status;
 
 use crate::connection::ConnectionInfo;
@@ -54,7 +54,8 @@ where
 {
     type Response = http::Response<ResBody>;
     type Error = S::Error;
-    type Future = CallerFuture<S::Future, ResBody>;
+    /// The inner service's future, or the refusal, ready at once.
+    type Future = Either<S::Future, Ready<Result<http::Response<ResBody>, S::Error>>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -65,9 +66,7 @@ where
         let peer = info.as_ref().and_then(|info| info.peer.clone());
         if let Err(refused) = self.check.check(peer.as_ref(), request.uri().path()) {
             let response = Status::permission_denied(refused.message).into_http();
-            return CallerFuture::Refused {
-                response: Some(response),
-            };
+            return Either::Right(std::future::ready(Ok(response)));
         }
         if let Some(info) = info {
             request.extensions_mut().insert(info.tcp);
@@ -75,36 +74,6 @@ where
         if let Some(peer) = peer {
             request.extensions_mut().insert(peer);
         }
-        CallerFuture::Allowed {
-            future: self.inner.call(request),
-        }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// The inner service's future, or the refusal, ready at once.
-    #[project = Projected]
-    pub(crate) enum CallerFuture<F, ResBody> {
-        Allowed { #[pin] future: F },
-        Refused { response: Option<http::Response<ResBody>> },
-    }
-}
-
-impl<F, ResBody, E> Future for CallerFuture<F, ResBody>
-where
-    F: Future<Output = Result<http::Response<ResBody>, E>>,
-{
-    type Output = Result<http::Response<ResBody>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            Projected::Allowed { future } => future.poll(cx),
-            // Taken on the first poll; a future is not polled again once
-            // it is ready.
-            Projected::Refused { response } => match response.take() {
-                Some(response) => Poll::Ready(Ok(response)),
-                None => Poll::Pending,
-            },
-        }
+        Either::Left(self.inner.call(request))
     }
 }
