@@ -1,8 +1,9 @@
 //! gRPC helpers: a connected channel, what a server says about itself, and
-//! a stand-in upstream.
+//! stand-in upstreams.
 
 use std::net::SocketAddr;
 
+use tonic::service::Routes;
 use tonic::transport::Channel;
 use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
@@ -49,17 +50,24 @@ pub async fn list_services(channel: Channel) -> Result<Vec<String>, tonic::Statu
     Ok(names)
 }
 
+/// Starts a plaintext gRPC server on loopback serving `routes`
+/// (`tonic::service::Routes::new(SomeServiceServer::new(..))`): a stand-in
+/// upstream. It runs for the rest of the test.
+pub async fn serve(routes: Routes) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_routes(routes)
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    addr
+}
+
 /// Starts a gRPC server on loopback that serves `grpc.health.v1` alone,
 /// reporting SERVING: a stand-in upstream for a service whose example call
 /// asks its upstream's health.
 pub async fn spawn_health_server() -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let (_reporter, service) = tonic_health::server::health_reporter();
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(service)
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
-    );
-    addr
+    serve(Routes::new(service)).await
 }

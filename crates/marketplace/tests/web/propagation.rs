@@ -47,15 +47,10 @@ impl RecommendationsService for Recording {
 
 impl Recording {
     async fn start() -> (SocketAddr, Recording) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let recording = Recording::default();
-        tokio::spawn(
-            tonic::transport::Server::builder()
-                .add_service(RecommendationsServiceServer::new(recording.clone()))
-                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
-        );
-        (addr, recording)
+        let routes =
+            tonic::service::Routes::new(RecommendationsServiceServer::new(recording.clone()));
+        (testkit::grpc::serve(routes).await, recording)
     }
 
     /// The metadata of the one call made so far.

@@ -37,13 +37,7 @@ async fn spawn_callee() -> std::net::SocketAddr {
         }
     }
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(CalleeServiceServer::new(CalleeStandIn))
-            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
-    );
-    addr
+    let routes = tonic::service::Routes::new(CalleeServiceServer::new(CalleeStandIn));
+    testkit::grpc::serve(routes).await
 }
 // xtask:}
